@@ -1,0 +1,431 @@
+/**
+ * The member state machine: what this node believes about every member, and the SWIM rules for
+ * changing it (memberlist's aliveNode / suspectNode / deadNode / mergeState).
+ *
+ * - Every fact carries the subject's incarnation. Alive needs a strictly newer incarnation to
+ *   replace anything; suspect and dead need an equal or newer one; so news about a member only
+ *   moves forward and the newest claim wins.
+ * - A member hearing itself suspected or declared dead refutes: it bumps its incarnation past the
+ *   accusation and broadcasts alive. Only its own graceful leave is not refuted.
+ * - Suspect → dead after a Lifeguard {@link Suspicion} timer whose length shrinks with
+ *   independent confirmations. A dead claim from the node itself means it left (Left, not Dead).
+ * - An alive claim for a known name with another address is a conflict and ignored, unless the old
+ *   owner left (or has been dead for `deadNodeReclaimMs`).
+ * - Incarnations implausibly far ahead of our clock are rejected (see `isPlausibleIncarnation`).
+ *
+ * Pure apart from the clock and RNG it is given: no sockets; outgoing news goes to `broadcast`.
+ *
+ * @module
+ */
+
+import type { Clock } from "./clock.ts";
+import type { GossipConfig } from "./config.ts";
+import { encodeMessage } from "./codec.ts";
+import {
+  type AliveMsg,
+  type DeadMsg,
+  MemberStatus,
+  MessageType,
+  type ProtocolVersions,
+  type PushNodeState,
+  type SuspectMsg,
+} from "./messages.ts";
+import { randomInt, type Rng, shuffle } from "./rng.ts";
+import { Suspicion } from "./suspicion.ts";
+import { isPlausibleIncarnation, suspicionConfirmationsWanted, suspicionTimeoutMs } from "./timing.ts";
+
+/** What this node knows about one member. */
+export interface MemberState {
+  name: string;
+  /** "host:port" of its gossip socket (UDP and TCP). */
+  addr: string;
+  /** Capability metadata (≤ 512 bytes). */
+  meta: Uint8Array;
+  vsn: ProtocolVersions;
+  incarnation: number;
+  status: MemberStatus;
+  /** When `status` last changed (clock ms). */
+  stateChangeAt: number;
+}
+
+/** A change worth telling the layers above (planner, status page, tests). */
+export interface MemberEvent {
+  type: "join" | "update" | "alive" | "suspect" | "dead" | "left" | "conflict";
+  member: Readonly<MemberState>;
+  /** Who reported it (suspect/dead) or the conflicting address (conflict). */
+  from?: string;
+  at: number;
+}
+
+/** Protocol timing fields the table needs. */
+export type MemberTableConfig = Pick<
+  GossipConfig,
+  | "suspicionMult"
+  | "suspicionMaxTimeoutMult"
+  | "probeIntervalMs"
+  | "deadNodeReclaimMs"
+  | "incarnationMaxLeadSec"
+  | "gossipToTheDeadMs"
+>;
+
+/** Collaborators of a {@link MemberTable}. */
+export interface MemberTableOptions {
+  localName: string;
+  config: MemberTableConfig;
+  clock: Clock;
+  rng: Rng;
+  /** Queue an encoded message about `node` for gossip (newest per node replaces older). */
+  broadcast(node: string, message: Uint8Array, onFinished?: () => void): void;
+  /** We had to refute a suspicion of ourselves (Lifeguard: a sign that we are slow). */
+  onRefute?(): void;
+  onEvent?(event: MemberEvent): void;
+}
+
+/** Counters of rejected input. */
+export interface MemberTableStats {
+  implausibleIncarnations: number;
+  conflicts: number;
+  badVersions: number;
+  refutations: number;
+}
+
+export class MemberTable {
+  /** Probe order (shuffled at every wrap-around). */
+  #nodes: MemberState[] = [];
+  #map = new Map<string, MemberState>();
+  #timers = new Map<string, Suspicion>();
+  #probeIndex = 0;
+  #incarnation = 0;
+  #leaving = false;
+  readonly stats: MemberTableStats = { implausibleIncarnations: 0, conflicts: 0, badVersions: 0, refutations: 0 };
+
+  constructor(readonly options: MemberTableOptions) {}
+
+  get localName(): string {
+    return this.options.localName;
+  }
+
+  /** Members known, dead ones not yet forgotten included (the N of the timing formulas). */
+  get numNodes(): number {
+    return this.#nodes.length;
+  }
+
+  /** True once `leave` began: our own alive news is ignored, our own dead is not refuted. */
+  get leaving(): boolean {
+    return this.#leaving;
+  }
+
+  set leaving(v: boolean) {
+    this.#leaving = v;
+  }
+
+  get(name: string): Readonly<MemberState> | undefined {
+    return this.#map.get(name);
+  }
+
+  /** The local member (after `bootstrap`). */
+  local(): Readonly<MemberState> {
+    const me = this.#map.get(this.localName);
+    if (!me) throw new Error("member table used before bootstrap");
+    return me;
+  }
+
+  /** All known members, in probe order. */
+  members(): readonly Readonly<MemberState>[] {
+    return this.#nodes;
+  }
+
+  /** The running suspicion timer of `name`, if any. */
+  suspicionOf(name: string): Suspicion | undefined {
+    return this.#timers.get(name);
+  }
+
+  /** Adds ourselves as alive with `incarnation` and broadcasts it. */
+  bootstrap(addr: string, meta: Uint8Array, vsn: ProtocolVersions, incarnation: number): void {
+    this.#incarnation = incarnation;
+    this.aliveNode(
+      { type: MessageType.Alive, incarnation, node: this.localName, addr, meta, vsn },
+      { bootstrap: true },
+    );
+  }
+
+  /** Re-announces ourselves with new metadata under a fresh incarnation. */
+  updateLocal(meta: Uint8Array, onFinished?: () => void): void {
+    const me = this.local();
+    this.aliveNode(
+      { type: MessageType.Alive, incarnation: ++this.#incarnation, node: me.name, addr: me.addr, meta, vsn: me.vsn },
+      { bootstrap: true, onFinished },
+    );
+  }
+
+  /** Handles news that `a.node` is alive. */
+  aliveNode(a: AliveMsg, opts: { bootstrap?: boolean; onFinished?: () => void } = {}): void {
+    const now = this.options.clock.now();
+    const isLocal = a.node === this.localName;
+    if (this.#leaving && isLocal) return;
+    if (a.vsn.min === 0 || a.vsn.max === 0 || a.vsn.min > a.vsn.max) {
+      this.stats.badVersions++;
+      return;
+    }
+    if (!opts.bootstrap && !this.#plausible(a.incarnation, now)) return;
+
+    let state = this.#map.get(a.node);
+    let updatesAddr = false;
+    if (!state) {
+      // Unknown so far: enter it as dead so that the transition below reads as a join.
+      state = {
+        name: a.node,
+        addr: a.addr,
+        meta: a.meta,
+        vsn: a.vsn,
+        status: MemberStatus.Dead,
+        incarnation: 0,
+        stateChangeAt: now,
+      };
+      this.#map.set(a.node, state);
+      // Insert at a random offset: if every node appended, a newcomer would be probed last by all.
+      const offset = randomInt(this.options.rng, this.#nodes.length);
+      this.#nodes.push(state);
+      [this.#nodes[offset], this.#nodes[this.#nodes.length - 1]] = [this.#nodes[this.#nodes.length - 1], state];
+    } else if (state.addr !== a.addr) {
+      const reclaimable = this.options.config.deadNodeReclaimMs > 0 &&
+        now - state.stateChangeAt > this.options.config.deadNodeReclaimMs;
+      if (state.status === MemberStatus.Left || (state.status === MemberStatus.Dead && reclaimable)) {
+        updatesAddr = true;
+      } else {
+        this.stats.conflicts++;
+        this.#emit("conflict", state, now, a.addr);
+        return;
+      }
+    }
+
+    if (a.incarnation <= state.incarnation && !isLocal && !updatesAddr) return;
+    if (a.incarnation < state.incarnation && isLocal) return;
+
+    this.#cancelSuspicion(a.node);
+    const oldStatus = state.status;
+    const oldMeta = state.meta;
+
+    if (!opts.bootstrap && isLocal) {
+      // Our own alive, replayed or from a former run of this name: ignore an exact echo, and
+      // refute anything else so the ring converges on what we really are.
+      if (a.incarnation === state.incarnation && bytesEqual(a.meta, state.meta) && versionsEqual(a.vsn, state.vsn)) {
+        return;
+      }
+      this.refute(a.incarnation);
+      return;
+    }
+
+    this.options.broadcast(a.node, encodeMessage(a), opts.onFinished);
+    state.vsn = a.vsn;
+    state.incarnation = a.incarnation;
+    state.meta = a.meta;
+    state.addr = a.addr;
+    if (state.status !== MemberStatus.Alive) {
+      state.status = MemberStatus.Alive;
+      state.stateChangeAt = now;
+    }
+    if (oldStatus === MemberStatus.Dead || oldStatus === MemberStatus.Left) this.#emit("join", state, now);
+    else if (oldStatus === MemberStatus.Suspect) this.#emit("alive", state, now);
+    else if (!bytesEqual(oldMeta, state.meta)) this.#emit("update", state, now);
+  }
+
+  /** Handles news that `s.from` suspects `s.node`. */
+  suspectNode(s: SuspectMsg): void {
+    const now = this.options.clock.now();
+    const state = this.#map.get(s.node);
+    if (!state || s.incarnation < state.incarnation) return;
+    if (!this.#plausible(s.incarnation, now)) return;
+
+    const timer = this.#timers.get(s.node);
+    if (timer) {
+      // Already suspect: a new independent confirmation shortens the timer and is re-gossiped so
+      // that others count it too.
+      if (timer.confirm(s.from)) this.options.broadcast(s.node, encodeMessage(s));
+      return;
+    }
+    if (state.status !== MemberStatus.Alive) return;
+
+    if (state.name === this.localName) {
+      this.refute(s.incarnation);
+      return;
+    }
+    this.options.broadcast(s.node, encodeMessage(s));
+    state.incarnation = s.incarnation;
+    state.status = MemberStatus.Suspect;
+    const changeAt = now;
+    state.stateChangeAt = changeAt;
+    this.#emit("suspect", state, now, s.from);
+
+    const cfg = this.options.config;
+    const n = this.numNodes;
+    const k = suspicionConfirmationsWanted(cfg.suspicionMult, n);
+    const min = suspicionTimeoutMs(cfg.suspicionMult, n, cfg.probeIntervalMs);
+    const max = cfg.suspicionMaxTimeoutMult * min;
+    const suspicion = new Suspicion(s.from, k, min, max, this.options.clock, () => {
+      const cur = this.#map.get(s.node);
+      if (this.#timers.get(s.node) === suspicion) this.#timers.delete(s.node);
+      if (cur && cur.status === MemberStatus.Suspect && cur.stateChangeAt === changeAt) {
+        this.deadNode({ type: MessageType.Dead, incarnation: cur.incarnation, node: cur.name, from: this.localName });
+      }
+    });
+    this.#timers.set(s.node, suspicion);
+  }
+
+  /** Handles news that `d.node` is dead (or left, when `d.from === d.node`). */
+  deadNode(d: DeadMsg, onFinished?: () => void): void {
+    const now = this.options.clock.now();
+    const state = this.#map.get(d.node);
+    if (!state || d.incarnation < state.incarnation) return;
+    if (!this.#plausible(d.incarnation, now)) return;
+    this.#cancelSuspicion(d.node);
+    if (state.status === MemberStatus.Dead || state.status === MemberStatus.Left) return;
+
+    if (state.name === this.localName && !this.#leaving) {
+      this.refute(d.incarnation);
+      return;
+    }
+    this.options.broadcast(d.node, encodeMessage(d), onFinished);
+    state.incarnation = d.incarnation;
+    state.status = d.node === d.from ? MemberStatus.Left : MemberStatus.Dead;
+    state.stateChangeAt = now;
+    this.#emit(state.status === MemberStatus.Left ? "left" : "dead", state, now, d.from);
+  }
+
+  /**
+   * Folds a peer's full state (push-pull) into ours. A remote "dead" only makes us *suspect*: we
+   * give the member the chance to refute rather than trusting a possibly stale view.
+   */
+  mergeState(remote: readonly PushNodeState[]): void {
+    for (const r of remote) {
+      switch (r.status) {
+        case MemberStatus.Alive:
+          this.aliveNode({
+            type: MessageType.Alive,
+            incarnation: r.incarnation,
+            node: r.name,
+            addr: r.addr,
+            meta: r.meta,
+            vsn: r.vsn,
+          });
+          break;
+        case MemberStatus.Left:
+          this.deadNode({ type: MessageType.Dead, incarnation: r.incarnation, node: r.name, from: r.name });
+          break;
+        case MemberStatus.Dead:
+        case MemberStatus.Suspect:
+          this.suspectNode({ type: MessageType.Suspect, incarnation: r.incarnation, node: r.name, from: this.localName });
+          break;
+      }
+    }
+  }
+
+  /** Our full state for a push-pull. */
+  snapshot(): PushNodeState[] {
+    return this.#nodes.map((n) => ({
+      name: n.name,
+      addr: n.addr,
+      meta: n.meta,
+      incarnation: n.incarnation,
+      status: n.status,
+      vsn: n.vsn,
+    }));
+  }
+
+  /** Bumps our incarnation past `accusedInc` and broadcasts alive. */
+  refute(accusedInc: number): void {
+    const me = this.#map.get(this.localName);
+    if (!me) return;
+    let inc = ++this.#incarnation;
+    if (accusedInc >= inc) inc = this.#incarnation = accusedInc + 1;
+    me.incarnation = inc;
+    this.stats.refutations++;
+    this.options.onRefute?.();
+    const a: AliveMsg = { type: MessageType.Alive, incarnation: inc, node: me.name, addr: me.addr, meta: me.meta, vsn: me.vsn };
+    this.options.broadcast(me.name, encodeMessage(a));
+  }
+
+  /**
+   * Next member to probe, randomised round-robin: walk the shuffled list, skipping ourselves and
+   * dead members; at the end forget long-dead members and reshuffle.
+   */
+  nextProbeTarget(): Readonly<MemberState> | undefined {
+    let checked = 0;
+    while (checked < this.#nodes.length) {
+      if (this.#probeIndex >= this.#nodes.length) {
+        this.resetNodes();
+        this.#probeIndex = 0;
+        checked++;
+        continue;
+      }
+      const node = this.#nodes[this.#probeIndex++];
+      if (node.name === this.localName || node.status === MemberStatus.Dead || node.status === MemberStatus.Left) {
+        checked++;
+        continue;
+      }
+      return node;
+    }
+    return undefined;
+  }
+
+  /** Forgets members dead or left for longer than `gossipToTheDeadMs`, then reshuffles. */
+  resetNodes(): void {
+    const now = this.options.clock.now();
+    const keep: MemberState[] = [];
+    for (const n of this.#nodes) {
+      const gone = (n.status === MemberStatus.Dead || n.status === MemberStatus.Left) &&
+        now - n.stateChangeAt > this.options.config.gossipToTheDeadMs;
+      if (gone && n.name !== this.localName) this.#map.delete(n.name);
+      else keep.push(n);
+    }
+    this.#nodes = keep;
+    shuffle(this.options.rng, this.#nodes);
+  }
+
+  /** Up to `k` distinct random members for which `exclude` is false. */
+  kRandomMembers(k: number, exclude: (m: Readonly<MemberState>) => boolean): Readonly<MemberState>[] {
+    const out: MemberState[] = [];
+    const n = this.#nodes.length;
+    // Up to 3n draws: exhaustive enough for small rings, cheap for large ones where k ≪ n.
+    for (let i = 0; i < 3 * n && out.length < k; i++) {
+      const m = this.#nodes[randomInt(this.options.rng, n)];
+      if (exclude(m) || out.includes(m)) continue;
+      out.push(m);
+    }
+    return out;
+  }
+
+  /** Cancels every suspicion timer (shutdown). */
+  stop(): void {
+    for (const t of this.#timers.values()) t.cancel();
+    this.#timers.clear();
+  }
+
+  #plausible(incarnation: number, now: number): boolean {
+    if (isPlausibleIncarnation(incarnation, now, this.options.config.incarnationMaxLeadSec)) return true;
+    this.stats.implausibleIncarnations++;
+    return false;
+  }
+
+  #cancelSuspicion(name: string): void {
+    const t = this.#timers.get(name);
+    if (t) {
+      t.cancel();
+      this.#timers.delete(name);
+    }
+  }
+
+  #emit(type: MemberEvent["type"], member: MemberState, at: number, from?: string): void {
+    this.options.onEvent?.({ type, member: { ...member }, from, at });
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function versionsEqual(a: ProtocolVersions, b: ProtocolVersions): boolean {
+  return a.min === b.min && a.max === b.max && a.cur === b.cur;
+}

@@ -1,0 +1,95 @@
+//! Job descriptors: how the host asks for work, and how each thread finds its share.
+//!
+//! A descriptor is 32 little-endian u32 words in linear memory: word 0 is the op code (below), the rest
+//! are the op's arguments (byte offsets, sizes, f32 bits) as listed at each op. The host writes one, then
+//! every thread calls `run(desc, tid, nth)`; each kernel splits its independent items (matrix rows, token
+//! rows, (token, head) pairs) into `nth` contiguous ranges and does range `tid`.
+
+use crate::{act_quant, attention, dequant, elementwise, matmul_float, matmul_quant, norm, rope, softmax};
+
+pub const OP_MATMUL: u32 = 1;
+pub const OP_QUANT_A8: u32 = 2;
+pub const OP_QUANT_A8K: u32 = 3;
+pub const OP_RMS_NORM: u32 = 4;
+pub const OP_ROPE: u32 = 5;
+pub const OP_ATTENTION: u32 = 6;
+pub const OP_SILU_MUL: u32 = 7;
+pub const OP_ADD: u32 = 8;
+pub const OP_SOFTMAX: u32 = 9;
+pub const OP_EMBED: u32 = 10;
+pub const OP_ADD_BIAS: u32 = 11;
+
+/// Weight type codes: ggml's type ids.
+pub const TYPE_F32: u32 = 0;
+pub const TYPE_F16: u32 = 1;
+pub const TYPE_Q4_0: u32 = 2;
+pub const TYPE_Q8_0: u32 = 8;
+pub const TYPE_Q4_K: u32 = 12;
+pub const TYPE_Q6_K: u32 = 14;
+
+/// Read-only view of one descriptor.
+#[derive(Clone, Copy)]
+pub struct Desc(*const u32);
+
+impl Desc {
+    /// Word `i` as an unsigned integer (offsets, counts).
+    #[inline(always)]
+    pub fn u(self, i: usize) -> usize {
+        unsafe { *self.0.add(i) as usize }
+    }
+    /// Word `i` as a pointer into linear memory.
+    #[inline(always)]
+    pub fn p(self, i: usize) -> *mut u8 {
+        self.u(i) as *mut u8
+    }
+    /// Word `i` reinterpreted as f32.
+    #[inline(always)]
+    pub fn f(self, i: usize) -> f32 {
+        unsafe { f32::from_bits(*self.0.add(i)) }
+    }
+}
+
+/// The share `[start, end)` of `total` items for thread `tid` of `nth`, in whole multiples of `align`
+/// (the last range takes the remainder). Ranges are contiguous, disjoint and cover everything.
+#[inline(always)]
+pub fn split(total: usize, tid: usize, nth: usize, align: usize) -> (usize, usize) {
+    let units = (total + align - 1) / align;
+    let per = units / nth;
+    let extra = units % nth;
+    let start_unit = tid * per + if tid < extra { tid } else { extra };
+    let count = per + if tid < extra { 1 } else { 0 };
+    let start = (start_unit * align).min(total);
+    let end = ((start_unit + count) * align).min(total);
+    (start, end)
+}
+
+/// Runs thread `tid`'s share (of `nth`) of the job described at byte offset `desc`. Returns 0, or 1 for
+/// an unknown op or weight type (the host validates first, so this is a bug guard, not an error path).
+#[no_mangle]
+pub unsafe extern "C" fn run(desc: u32, tid: u32, nth: u32) -> u32 {
+    let d = Desc(desc as *const u32);
+    let (tid, nth) = (tid as usize, nth.max(1) as usize);
+    match d.u(0) as u32 {
+        OP_MATMUL => match d.u(1) as u32 {
+            TYPE_F32 | TYPE_F16 => matmul_float::job(d, tid, nth),
+            TYPE_Q4_0 | TYPE_Q8_0 | TYPE_Q4_K | TYPE_Q6_K => matmul_quant::job(d, tid, nth),
+            _ => return 1,
+        },
+        OP_QUANT_A8 => act_quant::job_a8(d, tid, nth),
+        OP_QUANT_A8K => act_quant::job_a8k(d, tid, nth),
+        OP_RMS_NORM => norm::job(d, tid, nth),
+        OP_ROPE => rope::job(d, tid, nth),
+        OP_ATTENTION => attention::job(d, tid, nth),
+        OP_SILU_MUL => elementwise::job_silu_mul(d, tid, nth),
+        OP_ADD => elementwise::job_add(d, tid, nth),
+        OP_SOFTMAX => softmax::job(d, tid, nth),
+        OP_EMBED => {
+            if !dequant::job(d, tid, nth) {
+                return 1;
+            }
+        }
+        OP_ADD_BIAS => elementwise::job_add_bias(d, tid, nth),
+        _ => return 1,
+    }
+    0
+}
