@@ -45,8 +45,14 @@ async function ensureLlama110m(): Promise<string> {
     return path;
   } catch {
     await Deno.mkdir(OUT_DIR, { recursive: true });
-    const vocab = await openGguf(new URL("../../shared/tokenizers/ggml-vocab-llama-spm.gguf", import.meta.url).pathname);
-    await writeSyntheticModel({ ...SYNTHETIC_PRESETS["llama-110m"], type: GgmlType.F32, seed: 1 }, vocab, path);
+    const vocab = await openGguf(
+      new URL("../../shared/tokenizers/ggml-vocab-llama-spm.gguf", import.meta.url).pathname,
+    );
+    await writeSyntheticModel(
+      { ...SYNTHETIC_PRESETS["llama-110m"], type: GgmlType.F32, seed: 1 },
+      vocab,
+      path,
+    );
     vocab.close();
     return path;
   }
@@ -84,7 +90,11 @@ async function measure(label: string, path: string, macsPerSecond: number): Prom
 const macs = probeMacsPerSecond();
 console.log(`plain-JS f32 probe: ${(macs / 1e9).toFixed(2)} GMAC/s`);
 const rows = [
-  await measure("stories260K (F32)", new URL("../../shared/models/stories260K.gguf", import.meta.url).pathname, macs),
+  await measure(
+    "stories260K (F32)",
+    new URL("../../shared/models/stories260K.gguf", import.meta.url).pathname,
+    macs,
+  ),
   await measure("llama-110m (F32)", await ensureLlama110m(), macs),
 ];
 console.log("| model | prompt tok/s (32) | decode tok/s | probe bound tok/s | decode / bound |");

@@ -65,3 +65,11 @@ export class JoinError extends GossipError {
     super(`could not join through any seed: ${failures.map((f) => `${f.seed} (${f.error})`).join(", ")}`);
   }
 }
+
+/** The gossip port could not be bound (already in use, or not permitted). */
+export class GossipBindError extends GossipError {
+  override name = "GossipBindError";
+  constructor(readonly hostname: string, readonly port: number, reason: string, options?: ErrorOptions) {
+    super(`cannot bind gossip port ${hostname}:${port} (UDP and TCP): ${reason}`, options);
+  }
+}

@@ -93,6 +93,7 @@ export class MemberTable {
   /** Probe order (shuffled at every wrap-around). */
   #nodes: MemberState[] = [];
   #map = new Map<string, MemberState>();
+  #byAddr = new Map<string, MemberState>();
   #timers = new Map<string, Suspicion>();
   #probeIndex = 0;
   #incarnation = 0;
@@ -121,6 +122,11 @@ export class MemberTable {
 
   get(name: string): Readonly<MemberState> | undefined {
     return this.#map.get(name);
+  }
+
+  /** The member whose gossip socket is at `addr`, if known. */
+  byAddress(addr: string): Readonly<MemberState> | undefined {
+    return this.#byAddr.get(addr);
   }
 
   /** The local member (after `bootstrap`). */
@@ -183,10 +189,11 @@ export class MemberTable {
         stateChangeAt: now,
       };
       this.#map.set(a.node, state);
+      this.#byAddr.set(a.addr, state);
       // Insert at a random offset: if every node appended, a newcomer would be probed last by all.
       const offset = randomInt(this.options.rng, this.#nodes.length);
-      this.#nodes.push(state);
-      [this.#nodes[offset], this.#nodes[this.#nodes.length - 1]] = [this.#nodes[this.#nodes.length - 1], state];
+      const last = this.#nodes.push(state) - 1;
+      [this.#nodes[offset], this.#nodes[last]] = [this.#nodes[last], this.#nodes[offset]];
     } else if (state.addr !== a.addr) {
       const reclaimable = this.options.config.deadNodeReclaimMs > 0 &&
         now - state.stateChangeAt > this.options.config.deadNodeReclaimMs;
@@ -220,7 +227,11 @@ export class MemberTable {
     state.vsn = a.vsn;
     state.incarnation = a.incarnation;
     state.meta = a.meta;
-    state.addr = a.addr;
+    if (state.addr !== a.addr) {
+      if (this.#byAddr.get(state.addr) === state) this.#byAddr.delete(state.addr);
+      state.addr = a.addr;
+    }
+    this.#byAddr.set(a.addr, state);
     if (state.status !== MemberStatus.Alive) {
       state.status = MemberStatus.Alive;
       state.stateChangeAt = now;
@@ -375,7 +386,10 @@ export class MemberTable {
     for (const n of this.#nodes) {
       const gone = (n.status === MemberStatus.Dead || n.status === MemberStatus.Left) &&
         now - n.stateChangeAt > this.options.config.gossipToTheDeadMs;
-      if (gone && n.name !== this.localName) this.#map.delete(n.name);
+      if (gone && n.name !== this.localName) {
+        this.#map.delete(n.name);
+        if (this.#byAddr.get(n.addr) === n) this.#byAddr.delete(n.addr);
+      }
       else keep.push(n);
     }
     this.#nodes = keep;

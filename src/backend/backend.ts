@@ -134,7 +134,15 @@ export interface Backend {
    * per head, with grouped-query sharing (head h reads kv head h / (nHeads / nKvHeads)).
    * q, out: [n, nHeads · headDim]. Positions 0..pos[i] of the slot must already be stored.
    */
-  attention(out: Tensor, q: Tensor, cache: KvCache, layer: number, n: number, at: TokenPlacement, shape: AttentionShape): void;
+  attention(
+    out: Tensor,
+    q: Tensor,
+    cache: KvCache,
+    layer: number,
+    n: number,
+    at: TokenPlacement,
+    shape: AttentionShape,
+  ): void;
   /** out = silu(gate) · up, elementwise over `length` values. silu(x) = x / (1 + e^-x). */
   siluMul(out: Tensor, gate: Tensor, up: Tensor, length: number): void;
   /** out = a + b over `length` values (out may alias a). */

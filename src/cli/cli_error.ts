@@ -20,11 +20,23 @@ export const EXIT_INTERNAL = 1;
 /** Maps an error to its one-line message and exit code. */
 export function describeError(error: unknown): { message: string; code: number } {
   if (error instanceof UsageError) return { message: error.message, code: EXIT_BAD_INPUT };
-  if (error instanceof GgufError) return { message: `bad GGUF file: ${error.message}`, code: EXIT_BAD_INPUT };
-  if (error instanceof ModelConfigError) return { message: `unsupported model: ${error.message}`, code: EXIT_BAD_INPUT };
+  if (error instanceof GgufError) {
+    // "io": the file could not be opened or read at all, which says nothing about its contents
+    return {
+      message: error.kind === "io" ? error.message : `bad GGUF file: ${error.message}`,
+      code: EXIT_BAD_INPUT,
+    };
+  }
+  if (error instanceof ModelConfigError) {
+    return { message: `unsupported model: ${error.message}`, code: EXIT_BAD_INPUT };
+  }
   if (error instanceof BackendUnavailableError) return { message: error.message, code: EXIT_BAD_INPUT };
-  if (error instanceof TokenizerError) return { message: `tokenizer: ${error.message}`, code: EXIT_BAD_INPUT };
-  if (error instanceof Deno.errors.NotFound) return { message: `not found: ${error.message}`, code: EXIT_BAD_INPUT };
+  if (error instanceof TokenizerError) {
+    return { message: `tokenizer: ${error.message}`, code: EXIT_BAD_INPUT };
+  }
+  if (error instanceof Deno.errors.NotFound) {
+    return { message: `not found: ${error.message}`, code: EXIT_BAD_INPUT };
+  }
   if (error instanceof Deno.errors.PermissionDenied) {
     return { message: `permission denied: ${error.message}`, code: EXIT_BAD_INPUT };
   }

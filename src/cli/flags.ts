@@ -17,16 +17,25 @@ export type FlagTable = Readonly<Record<string, FlagSpec>>;
 
 /** Parsed flags and positional arguments. */
 export interface ParsedFlags {
-  readonly values: Record<string, string | boolean | string[] | undefined>;
+  readonly values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   readonly positionals: string[];
 }
 
 /** Parses `args` against `table`; throws UsageError naming the bad flag. */
 export function parseFlags(verb: string, args: readonly string[], table: FlagTable): ParsedFlags {
-  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = { help: { type: "boolean" } };
-  for (const [name, spec] of Object.entries(table)) options[name] = { type: spec.type, multiple: spec.multiple };
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
+    help: { type: "boolean" },
+  };
+  for (const [name, spec] of Object.entries(table)) {
+    options[name] = spec.multiple ? { type: spec.type, multiple: true } : { type: spec.type };
+  }
   try {
-    const { values, positionals } = parseArgs({ args: [...args], options, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options,
+      strict: true,
+      allowPositionals: true,
+    });
     const withDefaults: ParsedFlags["values"] = { ...values };
     for (const [name, spec] of Object.entries(table)) {
       if (withDefaults[name] === undefined && spec.default !== undefined) withDefaults[name] = spec.default;
@@ -72,6 +81,8 @@ export function numberFlag(
   if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(value) || value < min || value > max) {
     throw new UsageError(`${verb}: --${name} must be a number in [${min}, ${max}], got "${raw}"`);
   }
-  if (integer && !Number.isInteger(value)) throw new UsageError(`${verb}: --${name} must be an integer, got "${raw}"`);
+  if (integer && !Number.isInteger(value)) {
+    throw new UsageError(`${verb}: --${name} must be an integer, got "${raw}"`);
+  }
   return value;
 }

@@ -22,7 +22,11 @@ export const inspectVerb: Verb = {
     const file = await openGguf(path);
     try {
       const full = !!flags.values.full;
-      io.stdout(flags.values.json ? JSON.stringify(inspectJson(file.header, full), null, 1) + "\n" : inspectText(file.header, full));
+      io.stdout(
+        flags.values.json
+          ? JSON.stringify(inspectJson(file.header, full), null, 1) + "\n"
+          : inspectText(file.header, full),
+      );
       return 0;
     } finally {
       file.close();
@@ -62,12 +66,17 @@ function inspectText(header: GgufHeader, full: boolean): string {
     "",
     "metadata:",
   ];
-  for (const [key, kv] of header.metadata) lines.push(`  ${key} = ${JSON.stringify(preview(kv.value, full))}`);
+  for (const [key, kv] of header.metadata) {
+    lines.push(`  ${key} = ${JSON.stringify(preview(kv.value, full))}`);
+  }
   lines.push("", "tensors:");
   const total = header.tensors.reduce((sum, t) => sum + t.byteSize, 0);
   for (const t of header.tensors) {
     const type = ggmlTypeInfo(t.type)?.name ?? String(t.type);
-    lines.push(`  ${t.name.padEnd(28)} ${type.padEnd(5)} [${t.dims.join(", ")}]`.padEnd(64) + ` ${t.byteSize} bytes @ ${t.offset}`);
+    lines.push(
+      `  ${t.name.padEnd(28)} ${type.padEnd(5)} [${t.dims.join(", ")}]`.padEnd(64) +
+        ` ${t.byteSize} bytes @ ${t.offset}`,
+    );
   }
   lines.push("", `tensor data: ${total} bytes`);
   return lines.join("\n") + "\n";

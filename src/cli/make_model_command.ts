@@ -17,7 +17,8 @@ export const DEFAULT_PRESET_VOCAB = "../shared/tokenizers/ggml-vocab-llama-spm.g
 
 export const makeModelVerb: Verb = {
   name: "make-model",
-  usage: "edgering make-model (--preset NAME | --arch llama|qwen2 --dim D --layers L --heads H [--kv-heads K] " +
+  usage:
+    "edgering make-model (--preset NAME | --arch llama|qwen2 --dim D --layers L --heads H [--kv-heads K] " +
     "--ffn F [--ctx C]) --type f32|f16|q8_0|q4_0 --vocab-from FILE.gguf [--seed S] --out FILE.gguf",
   summary: "Writes a model with seeded random weights (normal, std 0.02) of a real architecture, with the\n" +
     `tokenizer copied from --vocab-from. Presets: ${Object.keys(SYNTHETIC_PRESETS).join(", ")} ` +
@@ -31,7 +32,11 @@ export const makeModelVerb: Verb = {
     "kv-heads": { type: "string", help: "key/value heads (default: --heads)" },
     ffn: { type: "string", help: "feed-forward width" },
     ctx: { type: "string", help: "context length", default: "2048" },
-    type: { type: "string", help: `matrix storage type: ${Object.keys(SYNTHETIC_TYPES).join("|")}`, default: "f32" },
+    type: {
+      type: "string",
+      help: `matrix storage type: ${Object.keys(SYNTHETIC_TYPES).join("|")}`,
+      default: "f32",
+    },
     "vocab-from": { type: "string", help: "GGUF file to copy the tokenizer from" },
     seed: { type: "string", help: "random seed", default: "1" },
     tied: { type: "boolean", help: "tie the output head to the embedding" },
@@ -43,7 +48,9 @@ export const makeModelVerb: Verb = {
     const typeName = String(flags.values.type);
     const type = SYNTHETIC_TYPES[typeName];
     if (type === undefined) {
-      throw new UsageError(`${verb}: --type must be one of ${Object.keys(SYNTHETIC_TYPES).join(", ")}, got "${typeName}"`);
+      throw new UsageError(
+        `${verb}: --type must be one of ${Object.keys(SYNTHETIC_TYPES).join(", ")}, got "${typeName}"`,
+      );
     }
     const seed = numberFlag(flags, verb, "seed", 0, 2 ** 32 - 1, true)!;
     const int = (name: string) => numberFlag(flags, verb, name, 1, 1 << 20, true);
@@ -51,12 +58,16 @@ export const makeModelVerb: Verb = {
     const presetName = flags.values.preset;
     if (typeof presetName === "string") {
       if (!(presetName in SYNTHETIC_PRESETS)) {
-        throw new UsageError(`${verb}: unknown --preset "${presetName}" (known: ${Object.keys(SYNTHETIC_PRESETS).join(", ")})`);
+        throw new UsageError(
+          `${verb}: unknown --preset "${presetName}" (known: ${Object.keys(SYNTHETIC_PRESETS).join(", ")})`,
+        );
       }
       shape = SYNTHETIC_PRESETS[presetName as SyntheticPresetName];
     } else {
       const arch = requireString(flags, verb, "arch");
-      if (arch !== "llama" && arch !== "qwen2") throw new UsageError(`${verb}: --arch must be llama or qwen2, got "${arch}"`);
+      if (arch !== "llama" && arch !== "qwen2") {
+        throw new UsageError(`${verb}: --arch must be llama or qwen2, got "${arch}"`);
+      }
       const heads = int("heads");
       const required = (name: string) => {
         const value = int(name);
@@ -84,8 +95,10 @@ export const makeModelVerb: Verb = {
       const started = performance.now();
       await writeSyntheticModel(spec, vocab, out);
       const size = (await Deno.stat(out)).size;
-      io.stderr(`wrote ${out}: ${spec.arch} dim ${spec.dim}, ${spec.layers} layers, ${typeName}, ${size} bytes ` +
-        `in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      io.stderr(
+        `wrote ${out}: ${spec.arch} dim ${spec.dim}, ${spec.layers} layers, ${typeName}, ${size} bytes ` +
+          `in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      );
       return 0;
     } catch (error) {
       if (error instanceof RangeError) throw new UsageError(`${verb}: ${error.message}`);

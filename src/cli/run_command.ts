@@ -1,5 +1,5 @@
 /** `edgering run`: one-shot generation on one node, text to stdout, a stats line to stderr. */
-import { type BackendChoice, BACKEND_CHOICES, createBackend } from "../backend/create_backend.ts";
+import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../backend/create_backend.ts";
 import { generate } from "../engine/generate.ts";
 import { loadModel } from "../engine/loaded_model.ts";
 import { UsageError } from "./cli_error.ts";
@@ -9,7 +9,8 @@ import type { Verb } from "./verb.ts";
 export const runVerb: Verb = {
   name: "run",
   usage: "edgering run --model FILE --prompt TEXT [flags]",
-  summary: "Generates a continuation of the prompt on this node and writes only the generated text to stdout.\n" +
+  summary:
+    "Generates a continuation of the prompt on this node and writes only the generated text to stdout.\n" +
     "The last line on stderr is: stats prompt_tokens=N prompt_tps=X gen_tokens=N gen_tps=Y backend=NAME",
   flags: {
     model: { type: "string", help: "GGUF model: a file path or an http(s) URL" },
@@ -18,7 +19,11 @@ export const runVerb: Verb = {
     temperature: { type: "string", help: "sampling temperature; 0 is greedy", default: "0.8" },
     "top-k": { type: "string", help: "keep the K most likely tokens (0 = all)", default: "40" },
     "top-p": { type: "string", help: "nucleus sampling mass", default: "0.95" },
-    "min-p": { type: "string", help: "drop tokens below this fraction of the top probability", default: "0.05" },
+    "min-p": {
+      type: "string",
+      help: "drop tokens below this fraction of the top probability",
+      default: "0.05",
+    },
     "repeat-penalty": { type: "string", help: "repetition penalty (1 = off)", default: "1" },
     seed: { type: "string", help: "sampling seed (default: random)" },
     backend: { type: "string", help: `compute backend: ${BACKEND_CHOICES.join("|")}`, default: "auto" },
@@ -32,7 +37,9 @@ export const runVerb: Verb = {
     const prompt = requireString(flags, verb, "prompt");
     const backendName = String(flags.values.backend);
     if (!(BACKEND_CHOICES as readonly string[]).includes(backendName)) {
-      throw new UsageError(`run: --backend must be one of ${BACKEND_CHOICES.join(", ")}, got "${backendName}"`);
+      throw new UsageError(
+        `run: --backend must be one of ${BACKEND_CHOICES.join(", ")}, got "${backendName}"`,
+      );
     }
     const maxTokens = numberFlag(flags, verb, "max-tokens", 0, 1 << 20, true)!;
     const sampling = {
@@ -60,8 +67,12 @@ export const runVerb: Verb = {
       io.stdout(summary.tail);
       const rate = (count: number, ms: number) => (ms > 0 ? (count * 1000) / ms : 0).toFixed(2);
       io.stderr(
-        `\nstats prompt_tokens=${summary.promptTokens} prompt_tps=${rate(summary.promptTokens, summary.prefillMs)}` +
-          ` gen_tokens=${summary.generatedTokens} gen_tps=${rate(summary.generatedTokens, summary.decodeMs)}` +
+        `\nstats prompt_tokens=${summary.promptTokens} prompt_tps=${
+          rate(summary.promptTokens, summary.prefillMs)
+        }` +
+          ` gen_tokens=${summary.generatedTokens} gen_tps=${
+            rate(summary.generatedTokens, summary.decodeMs)
+          }` +
           ` backend=${backend.name}\n`,
       );
       return 0;

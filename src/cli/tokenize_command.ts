@@ -8,7 +8,8 @@ import type { Verb } from "./verb.ts";
 export const tokenizeVerb: Verb = {
   name: "tokenize",
   usage: "edgering tokenize --model FILE (--text TEXT | --texts-json FILE) [--no-bos] [--special]",
-  summary: "Prints the token ids of --text as a JSON array, or of each string in --texts-json as an array of arrays.",
+  summary:
+    "Prints the token ids of --text as a JSON array, or of each string in --texts-json as an array of arrays.",
   flags: {
     model: { type: "string", help: "GGUF file holding the tokenizer (a model or a vocabulary-only file)" },
     text: { type: "string", help: "text to tokenize" },
@@ -20,7 +21,10 @@ export const tokenizeVerb: Verb = {
     const file = await openGguf(requireString(flags, "tokenize", "model"));
     try {
       const tokenizer = Tokenizer.fromMetadata(file.header.metadata);
-      const options = { addBos: flags.values["no-bos"] ? false : tokenizer.addBos, parseSpecial: !!flags.values.special };
+      const options = {
+        addBos: flags.values["no-bos"] ? false : tokenizer.addBos,
+        parseSpecial: !!flags.values.special,
+      };
       const text = flags.values.text;
       const textsFile = flags.values["texts-json"];
       if (typeof text === "string" && textsFile === undefined) {

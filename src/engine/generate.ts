@@ -52,7 +52,11 @@ export class ContextOverflowError extends Error {
 }
 
 /** Runs the prompt through the model in chunks and returns the logits of its last token. */
-export async function prefill(model: LoadedModel, prompt: readonly number[], slot: number): Promise<Float32Array> {
+export async function prefill(
+  model: LoadedModel,
+  prompt: readonly number[],
+  slot: number,
+): Promise<Float32Array> {
   const { forward } = model;
   const chunk = forward.ws.maxBatch;
   let logits: Float32Array | undefined;
@@ -62,7 +66,10 @@ export async function prefill(model: LoadedModel, prompt: readonly number[], slo
     embedTokens(forward, tokens);
     runLayers(forward, tokens.length, at);
     if (start + chunk >= prompt.length) {
-      logits = await forward.backend.read(computeLogits(forward, Int32Array.of(tokens.length - 1)), model.cfg.vocab);
+      logits = await forward.backend.read(
+        computeLogits(forward, Int32Array.of(tokens.length - 1)),
+        model.cfg.vocab,
+      );
     }
   }
   if (!logits) throw new RangeError("prefill needs at least one prompt token");
@@ -70,7 +77,12 @@ export async function prefill(model: LoadedModel, prompt: readonly number[], slo
 }
 
 /** Runs one token at position `pos` and returns its logits. */
-export function decodeStep(model: LoadedModel, token: number, pos: number, slot: number): Promise<Float32Array> {
+export function decodeStep(
+  model: LoadedModel,
+  token: number,
+  pos: number,
+  slot: number,
+): Promise<Float32Array> {
   const { forward } = model;
   embedTokens(forward, Int32Array.of(token));
   runLayers(forward, 1, placement(slot, pos, 1));

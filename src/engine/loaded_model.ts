@@ -47,7 +47,11 @@ export const DEFAULT_MAX_BATCH = 64;
  * model.close();
  * ```
  */
-export async function loadModel(source: string, backend: Backend, options: LoadModelOptions = {}): Promise<LoadedModel> {
+export async function loadModel(
+  source: string,
+  backend: Backend,
+  options: LoadModelOptions = {},
+): Promise<LoadedModel> {
   const file = await openGguf(source);
   try {
     const cfg = modelConfigFromGguf(file.header);

@@ -15,7 +15,7 @@ import type { ByteSource } from "./byte_source.ts";
 import { GgufError } from "./errors.ts";
 import { openFileSource } from "./file_source.ts";
 import { type HttpSourceOptions, openHttpSource } from "./http_source.ts";
-import { parseGgufHeader } from "./reader.ts";
+import { parseGgufHeader, type ParseGgufHeaderOptions } from "./reader.ts";
 import { type GgufHeader, type GgufKv, type GgufTensorInfo, type GgufValue, GgufValueType } from "./types.ts";
 
 /** Number of values in a tensor (product of its dims). */
@@ -55,9 +55,9 @@ export class GgufFile {
   }
 
   /** Parses the header of `source`; closes the source when the header is bad. */
-  static async open(source: ByteSource): Promise<GgufFile> {
+  static async open(source: ByteSource, options: ParseGgufHeaderOptions = {}): Promise<GgufFile> {
     try {
-      return new GgufFile(await parseGgufHeader(source), source);
+      return new GgufFile(await parseGgufHeader(source, options), source);
     } catch (e) {
       source.close();
       throw e;
@@ -198,7 +198,7 @@ export class GgufFile {
 }
 
 /** Options of `openGguf`. */
-export interface OpenGgufOptions {
+export interface OpenGgufOptions extends ParseGgufHeaderOptions {
   /** used when the location is an http(s) URL */
   readonly http?: HttpSourceOptions;
 }
@@ -217,5 +217,5 @@ export async function openGguf(pathOrUrl: string, options: OpenGgufOptions = {})
   const source = /^https?:\/\//i.test(pathOrUrl)
     ? await openHttpSource(pathOrUrl, options.http)
     : await openFileSource(pathOrUrl);
-  return await GgufFile.open(source);
+  return await GgufFile.open(source, options);
 }

@@ -16,3 +16,5 @@ export * from "./memory_source.ts";
 export * from "./file_source.ts";
 export * from "./http_source.ts";
 export * from "./gguf_file.ts";
+export * from "./kv.ts";
+export * from "./writer.ts";

@@ -23,270 +23,30 @@
 import { ggmlTypeInfo, isSupportedType } from "../quant/ggml_type.ts";
 import type { ByteSource } from "./byte_source.ts";
 import { GgufError } from "./errors.ts";
+import { Cursor, MIN_VALUE_BYTES, NeedMoreBytes } from "./header_cursor.ts";
 import {
-  type GgufHeader,
-  type GgufKv,
-  type GgufNestedArrayType,
-  type GgufTensorInfo,
-  type GgufValue,
-  GgufValueType,
-} from "./types.ts";
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  INITIAL_HEADER_READ_BYTES,
+  MAX_ALIGNMENT,
+  MAX_DIMS,
+  MAX_HEADER_BYTES,
+  MAX_KEY_BYTES,
+  MAX_METADATA_COUNT,
+  MAX_TENSOR_COUNT,
+  MAX_TENSOR_NAME_BYTES,
+} from "./limits.ts";
+import { type GgufHeader, type GgufKv, type GgufTensorInfo, GgufValueType } from "./types.ts";
 
-/** "GGUF" read as a little-endian u32. */
-export const GGUF_MAGIC = 0x46554747;
-/** Alignment of the data section when `general.alignment` is absent, in bytes. */
-export const GGUF_DEFAULT_ALIGNMENT = 32;
-/** Largest accepted `general.alignment`, in bytes: real files use 32; a larger value only wastes space. */
-export const MAX_ALIGNMENT = 1 << 20;
-/** Largest accepted string, in bytes: chat templates, the longest real strings, are ~100 KB. */
-export const MAX_STRING_BYTES = 16 << 20;
-/** Largest accepted key, in bytes (the GGUF spec's limit, 2^16 - 1). */
-export const MAX_KEY_BYTES = 65535;
-/** Largest accepted tensor name, in bytes (the GGUF spec's limit). */
-export const MAX_TENSOR_NAME_BYTES = 64;
-/** Largest accepted array, in elements: the biggest real arrays are vocabularies and merges (~10^6). */
-export const MAX_ARRAY_LENGTH = 1 << 24;
-/** Deepest accepted array nesting: real files nest at most once; the limit bounds recursion. */
-export const MAX_ARRAY_DEPTH = 8;
-/** Most tensors accepted: the largest real models have a few thousand. */
-export const MAX_TENSOR_COUNT = 1 << 20;
-/** Most metadata key/values accepted: real files have under a hundred. */
-export const MAX_METADATA_COUNT = 1 << 16;
-/** Most tensor dimensions (ggml's GGML_MAX_DIMS). */
-export const MAX_DIMS = 4;
-/** Largest accepted header, in bytes: big vocabularies make headers of ~10 MB; more is not a model. */
-export const MAX_HEADER_BYTES = 256 << 20;
-/** First header read, in bytes: covers the header of most models in one read. */
-export const INITIAL_HEADER_READ_BYTES = 256 << 10;
+export * from "./limits.ts";
 
-/** Smallest on-disk size of one value of each type, in bytes, used to bound counts by the bytes left. */
-const MIN_VALUE_BYTES: Record<GgufValueType, number> = {
-  [GgufValueType.UINT8]: 1,
-  [GgufValueType.INT8]: 1,
-  [GgufValueType.UINT16]: 2,
-  [GgufValueType.INT16]: 2,
-  [GgufValueType.UINT32]: 4,
-  [GgufValueType.INT32]: 4,
-  [GgufValueType.FLOAT32]: 4,
-  [GgufValueType.BOOL]: 1,
-  [GgufValueType.STRING]: 8, // the u64 length
-  [GgufValueType.ARRAY]: 12, // u32 type + u64 count
-  [GgufValueType.UINT64]: 8,
-  [GgufValueType.INT64]: 8,
-  [GgufValueType.FLOAT64]: 8,
-};
 /** Smallest key/value: u64 key length, 1 key byte, u32 type, 1 value byte. */
 const MIN_KV_BYTES = 14;
 /** Smallest tensor entry: u64 name length, 1 name byte, u32 n_dims, one u64 dim, u32 type, u64 offset. */
 const MIN_TENSOR_INFO_BYTES = 33;
 
-/** Thrown inside the pure parser when the prefix it was given is too short; never escapes this module. */
-class NeedMoreBytes {
-  constructor(readonly total: number) {}
-}
-
 /** Result of one parse attempt over a prefix: a header, or the prefix length needed to go on. */
 type ParseAttempt = { readonly header: GgufHeader } | { readonly needBytes: number };
-
-const utf8 = new TextDecoder("utf-8");
-
-/** Sequential little-endian reader over a prefix of a file of `fileSize` bytes. */
-class Cursor {
-  pos = 0;
-  private readonly view: DataView;
-
-  constructor(private readonly bytes: Uint8Array, readonly fileSize: number, readonly name: string) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  get left(): number {
-    return this.fileSize - this.pos;
-  }
-
-  /** Makes sure `n` bytes at the cursor are available, or says why not. */
-  need(n: number, what: string): void {
-    const end = this.pos + n;
-    if (end > this.fileSize) {
-      throw new GgufError(
-        "truncated",
-        `${this.name}: ${what} at byte ${this.pos} needs ${n} bytes but the file ends at byte ${this.fileSize}`,
-        { offset: this.pos },
-      );
-    }
-    if (end > MAX_HEADER_BYTES) {
-      throw new GgufError(
-        "header_too_large",
-        `${this.name}: the header reaches past ${MAX_HEADER_BYTES} bytes (${what} at byte ${this.pos})`,
-        { offset: this.pos },
-      );
-    }
-    if (end > this.bytes.length) throw new NeedMoreBytes(end);
-  }
-
-  u8(what: string): number {
-    this.need(1, what);
-    return this.bytes[this.pos++];
-  }
-  u32(what: string): number {
-    this.need(4, what);
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
-  }
-  u64(what: string): bigint {
-    this.need(8, what);
-    const v = this.view.getBigUint64(this.pos, true);
-    this.pos += 8;
-    return v;
-  }
-
-  /** A u64 count of items each at least `minBytes` long, checked against `max` and the bytes left. */
-  count(what: string, minBytes: number, max: number): number {
-    const at = this.pos;
-    const raw = this.u64(what);
-    const bound = Math.min(max, Math.floor(this.left / minBytes));
-    if (raw > BigInt(bound)) {
-      const reason = raw > BigInt(max)
-        ? `the limit is ${max}`
-        : `only ${this.left} bytes are left in the file`;
-      throw new GgufError("absurd_count", `${this.name}: ${what} at byte ${at} is ${raw}; ${reason}`, {
-        offset: at,
-      });
-    }
-    return Number(raw);
-  }
-
-  string(what: string, maxBytes: number): string {
-    const at = this.pos;
-    const raw = this.u64(`length of ${what}`);
-    if (raw > BigInt(maxBytes)) {
-      throw new GgufError(
-        "absurd_string",
-        `${this.name}: ${what} at byte ${at} claims ${raw} bytes; the limit is ${maxBytes}`,
-        { offset: at },
-      );
-    }
-    const n = Number(raw);
-    this.need(n, what);
-    const s = decodeUtf8(this.bytes, this.pos, n);
-    this.pos += n;
-    return s;
-  }
-
-  value(type: number, what: string, depth: number): { value: GgufValue; inner?: GgufNestedArrayType[] } {
-    const at = this.pos;
-    const view = this.view;
-    switch (type) {
-      case GgufValueType.UINT8:
-        return { value: this.u8(what) };
-      case GgufValueType.INT8:
-        this.need(1, what);
-        return { value: view.getInt8(this.pos++) };
-      case GgufValueType.UINT16:
-        this.need(2, what);
-        this.pos += 2;
-        return { value: view.getUint16(at, true) };
-      case GgufValueType.INT16:
-        this.need(2, what);
-        this.pos += 2;
-        return { value: view.getInt16(at, true) };
-      case GgufValueType.UINT32:
-        return { value: this.u32(what) };
-      case GgufValueType.INT32:
-        this.need(4, what);
-        this.pos += 4;
-        return { value: view.getInt32(at, true) };
-      case GgufValueType.FLOAT32:
-        this.need(4, what);
-        this.pos += 4;
-        return { value: view.getFloat32(at, true) };
-      case GgufValueType.UINT64:
-        return { value: this.u64(what) };
-      case GgufValueType.INT64:
-        this.need(8, what);
-        this.pos += 8;
-        return { value: view.getBigInt64(at, true) };
-      case GgufValueType.FLOAT64:
-        this.need(8, what);
-        this.pos += 8;
-        return { value: view.getFloat64(at, true) };
-      case GgufValueType.BOOL: {
-        const b = this.u8(what);
-        if (b > 1) {
-          throw new GgufError(
-            "bad_value",
-            `${this.name}: ${what} at byte ${at} is a bool of byte ${b}, not 0 or 1`,
-            {
-              offset: at,
-            },
-          );
-        }
-        return { value: b === 1 };
-      }
-      case GgufValueType.STRING:
-        return { value: this.string(what, MAX_STRING_BYTES) };
-      case GgufValueType.ARRAY:
-        return this.array(what, depth + 1);
-      default:
-        throw new GgufError("bad_value_type", `${this.name}: ${what} at byte ${at} has value type ${type}`, {
-          offset: at,
-        });
-    }
-  }
-
-  /** An array body: u32 element type, u64 count, elements. */
-  array(
-    what: string,
-    depth: number,
-  ): { value: GgufValue[]; inner?: GgufNestedArrayType[]; arrayType?: number } {
-    if (depth > MAX_ARRAY_DEPTH) {
-      throw new GgufError("bad_value", `${this.name}: ${what} nests arrays deeper than ${MAX_ARRAY_DEPTH}`, {
-        offset: this.pos,
-      });
-    }
-    const typeAt = this.pos;
-    const elemType = this.u32(`element type of ${what}`);
-    if (!(elemType in MIN_VALUE_BYTES)) {
-      throw new GgufError(
-        "bad_value_type",
-        `${this.name}: ${what} at byte ${typeAt} has element type ${elemType}`,
-        {
-          offset: typeAt,
-        },
-      );
-    }
-    const n = this.count(`length of ${what}`, MIN_VALUE_BYTES[elemType as GgufValueType], MAX_ARRAY_LENGTH);
-    const values: GgufValue[] = new Array(n);
-    if (elemType === GgufValueType.ARRAY) {
-      const inner: GgufNestedArrayType[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const a = this.array(`${what}[${i}]`, depth + 1);
-        values[i] = a.value;
-        inner[i] = a.inner ? { arrayType: a.arrayType!, inner: a.inner } : { arrayType: a.arrayType! };
-      }
-      return { value: values, inner, arrayType: elemType };
-    }
-    for (let i = 0; i < n; i++) values[i] = this.value(elemType, what, depth).value;
-    return { value: values, arrayType: elemType };
-  }
-}
-
-/** UTF-8 decode with an ASCII fast path: vocabularies are hundreds of thousands of short ASCII strings. */
-function decodeUtf8(bytes: Uint8Array, start: number, length: number): string {
-  if (length <= 32) {
-    let ascii = true;
-    for (let i = start; i < start + length; i++) {
-      if (bytes[i] >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      return String.fromCharCode.apply(null, bytes.subarray(start, start + length) as unknown as number[]);
-    }
-  }
-  return utf8.decode(bytes.subarray(start, start + length));
-}
 
 function describeVersion(name: string, version: number): GgufError {
   // A big-endian writer stores the magic as bytes "GGUF" but the version byte-swapped: 3 reads as 0x03000000.
@@ -307,9 +67,14 @@ function describeVersion(name: string, version: number): GgufError {
   );
 }
 
-function parseAttempt(bytes: Uint8Array, fileSize: number, name: string): ParseAttempt {
+function parseAttempt(
+  bytes: Uint8Array,
+  fileSize: number,
+  name: string,
+  maxHeaderBytes: number,
+): ParseAttempt {
   try {
-    return { header: parseWithCursor(new Cursor(bytes, fileSize, name)) };
+    return { header: parseWithCursor(new Cursor(bytes, fileSize, name, maxHeaderBytes)) };
   } catch (e) {
     if (e instanceof NeedMoreBytes) return { needBytes: e.total };
     throw e;
@@ -488,7 +253,7 @@ export function parseGgufHeaderBytes(
   fileSize: number = bytes.length,
   name = "GGUF bytes",
 ): GgufHeader {
-  const attempt = parseAttempt(bytes, Math.max(fileSize, bytes.length), name);
+  const attempt = parseAttempt(bytes, Math.max(fileSize, bytes.length), name, MAX_HEADER_BYTES);
   if ("header" in attempt) return attempt.header;
   throw new GgufError(
     "truncated",
@@ -500,6 +265,8 @@ export function parseGgufHeaderBytes(
 export interface ParseGgufHeaderOptions {
   /** first read, in bytes (default `INITIAL_HEADER_READ_BYTES`); later reads grow fourfold */
   readonly initialReadBytes?: number;
+  /** header size limit in bytes (default `MAX_HEADER_BYTES`); a node with little memory may lower it */
+  readonly maxHeaderBytes?: number;
 }
 
 /**
@@ -517,13 +284,14 @@ export async function parseGgufHeader(
   options: ParseGgufHeaderOptions = {},
 ): Promise<GgufHeader> {
   const size = source.size;
+  const limit = options.maxHeaderBytes ?? MAX_HEADER_BYTES;
   const first = Math.max(16, options.initialReadBytes ?? INITIAL_HEADER_READ_BYTES);
-  let bytes = await source.read(0, Math.min(size, first, MAX_HEADER_BYTES));
+  let bytes = await source.read(0, Math.min(size, first, limit));
   for (;;) {
-    const attempt = parseAttempt(bytes, size, source.name);
+    const attempt = parseAttempt(bytes, size, source.name, limit);
     if ("header" in attempt) return attempt.header;
-    // need() guarantees needBytes <= size and <= MAX_HEADER_BYTES
-    const next = Math.min(size, MAX_HEADER_BYTES, Math.max(attempt.needBytes, bytes.length * 4));
+    // need() guarantees needBytes <= size and <= limit
+    const next = Math.min(size, limit, Math.max(attempt.needBytes, bytes.length * 4));
     const more = await source.read(bytes.length, next - bytes.length);
     const grown = new Uint8Array(next);
     grown.set(bytes);

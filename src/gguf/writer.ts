@@ -5,7 +5,8 @@
  * never sees a half-written file.
  *
  * Layout written: header, metadata in the given order, tensor table in the given order, zero padding to the
- * alignment, then each tensor's data followed by zero padding to the alignment. `general.alignment` is
+ * alignment, then each tensor's data followed by zero padding to the alignment (a file without tensors
+ * ends after the tensor table, as ggml writes it). `general.alignment` is
  * written only when the alignment is not the default 32.
  *
  * @example
@@ -20,7 +21,7 @@ import { ggmlTypeInfo, isSupportedType, tensorByteSize } from "../quant/ggml_typ
 import type { GgmlType } from "../quant/ggml_type.ts";
 import { GgufError } from "./errors.ts";
 import { encodeHeader } from "./header_encoder.ts";
-import { GGUF_DEFAULT_ALIGNMENT, MAX_ALIGNMENT, MAX_DIMS, MAX_TENSOR_NAME_BYTES } from "./reader.ts";
+import { GGUF_DEFAULT_ALIGNMENT, MAX_ALIGNMENT, MAX_DIMS, MAX_TENSOR_NAME_BYTES } from "./limits.ts";
 import { type GgufKv, type GgufTensorInfo, GgufValueType } from "./types.ts";
 
 /** Tensor data, or a function producing it when the writer reaches that tensor. */
@@ -74,11 +75,20 @@ function resolveMetadata(spec: GgufSpec): { metadata: Array<[string, GgufKv]>; a
     throw new GgufError("bad_alignment", `general.alignment must be a UINT32, got value type ${given.type}`);
   }
   const alignment = spec.alignment ?? (given?.value as number | undefined) ?? GGUF_DEFAULT_ALIGNMENT;
-  if (!Number.isInteger(alignment) || alignment < 1 || (alignment & (alignment - 1)) !== 0 || alignment > MAX_ALIGNMENT) {
-    throw new GgufError("bad_alignment", `alignment ${alignment} is not a power of two up to ${MAX_ALIGNMENT}`);
+  if (
+    !Number.isInteger(alignment) || alignment < 1 || (alignment & (alignment - 1)) !== 0 ||
+    alignment > MAX_ALIGNMENT
+  ) {
+    throw new GgufError(
+      "bad_alignment",
+      `alignment ${alignment} is not a power of two up to ${MAX_ALIGNMENT}`,
+    );
   }
   if (given !== undefined && given.value !== alignment) {
-    throw new GgufError("bad_alignment", `alignment ${alignment} contradicts general.alignment ${given.value}`);
+    throw new GgufError(
+      "bad_alignment",
+      `alignment ${alignment} contradicts general.alignment ${given.value}`,
+    );
   }
   if (given === undefined && alignment !== GGUF_DEFAULT_ALIGNMENT) {
     metadata.push(["general.alignment", { type: GgufValueType.UINT32, value: alignment }]);
@@ -100,8 +110,9 @@ export function layoutGguf(spec: GgufSpec): GgufLayout {
   }
   const version = spec.version ?? 3;
   const header = encodeHeader(version, metadata, tensors, alignment);
-  const dataOffset = header.length;
-  return { header, alignment, dataOffset, tensors, fileSize: dataOffset + offset };
+  const dataOffset = alignUp(header.length, alignment);
+  const fileSize = tensors.length > 0 ? dataOffset + offset : header.length;
+  return { header, alignment, dataOffset, tensors, fileSize };
 }
 
 function checkTensor(t: GgufTensorSpec, names: Set<string>): void {
@@ -111,7 +122,9 @@ function checkTensor(t: GgufTensorSpec, names: Set<string>): void {
   }
   if (names.has(t.name)) throw new GgufError("duplicate_tensor", `tensor "${t.name}" given twice`);
   names.add(t.name);
-  if (t.dims.length < 1 || t.dims.length > MAX_DIMS || t.dims.some((d) => !Number.isSafeInteger(d) || d < 1)) {
+  if (
+    t.dims.length < 1 || t.dims.length > MAX_DIMS || t.dims.some((d) => !Number.isSafeInteger(d) || d < 1)
+  ) {
     throw new GgufError("bad_tensor", `tensor "${t.name}" has dims [${t.dims.join(", ")}]`);
   }
   const info = isSupportedType(t.type) ? ggmlTypeInfo(t.type) : undefined;
@@ -119,7 +132,9 @@ function checkTensor(t: GgufTensorSpec, names: Set<string>): void {
   if (t.dims[0] % info.blockSize !== 0) {
     throw new GgufError(
       "bad_tensor",
-      `tensor "${t.name}" has rows of ${t.dims[0]} values, not a multiple of ${info.name}'s block of ${info.blockSize}`,
+      `tensor "${t.name}" has rows of ${
+        t.dims[0]
+      } values, not a multiple of ${info.name}'s block of ${info.blockSize}`,
     );
   }
 }
@@ -127,7 +142,10 @@ function checkTensor(t: GgufTensorSpec, names: Set<string>): void {
 function checkData(info: GgufTensorInfo, data: Uint8Array): Uint8Array {
   if (!(data instanceof Uint8Array) || data.length !== info.byteSize) {
     const got = data instanceof Uint8Array ? `${data.length} bytes` : typeof data;
-    throw new GgufError("bad_tensor", `tensor "${info.name}" needs ${info.byteSize} bytes of data, got ${got}`);
+    throw new GgufError(
+      "bad_tensor",
+      `tensor "${info.name}" needs ${info.byteSize} bytes of data, got ${got}`,
+    );
   }
   return data;
 }
@@ -145,7 +163,10 @@ export function encodeGguf(spec: GgufSpec): Uint8Array {
     const d = specs[i].data;
     const data = typeof d === "function" ? d() : d;
     if (data instanceof Promise) {
-      throw new GgufError("bad_tensor", `tensor "${info.name}": encodeGguf needs synchronous data; use writeGgufFile`);
+      throw new GgufError(
+        "bad_tensor",
+        `tensor "${info.name}": encodeGguf needs synchronous data; use writeGgufFile`,
+      );
     }
     out.set(checkData(info, data), layout.dataOffset + info.offset);
   });

@@ -40,7 +40,12 @@ export interface ForwardContext {
 }
 
 /** Allocates scratch tensors for batches of up to `maxBatch` tokens. */
-export function createWorkspace(backend: Backend, cfg: ModelConfig, maxBatch: number, maxOutputs: number): Workspace {
+export function createWorkspace(
+  backend: Backend,
+  cfg: ModelConfig,
+  maxBatch: number,
+  maxOutputs: number,
+): Workspace {
   const qDim = cfg.heads * cfg.headDim;
   return {
     maxBatch,
@@ -70,7 +75,12 @@ export function embedTokens(ctx: ForwardContext, tokens: Int32Array): void {
 export function runLayers(ctx: ForwardContext, n: number, at: TokenPlacement): void {
   const { backend: b, cfg, weights, cache, ws } = ctx;
   const rope = weights.ropeFreqFactors ? { ...cfg.rope, freqFactors: weights.ropeFreqFactors } : cfg.rope;
-  const shape = { nHeads: cfg.heads, nKvHeads: cfg.kvHeads, headDim: cfg.headDim, scale: 1 / Math.sqrt(cfg.headDim) };
+  const shape = {
+    nHeads: cfg.heads,
+    nKvHeads: cfg.kvHeads,
+    headDim: cfg.headDim,
+    scale: 1 / Math.sqrt(cfg.headDim),
+  };
   weights.layers.forEach((layer, cacheLayer) => {
     // attention block
     b.rmsNorm(ws.normed, ws.x, layer.attnNorm, n, cfg.rmsEps);

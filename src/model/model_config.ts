@@ -62,7 +62,9 @@ export function modelConfigFromGguf(header: GgufHeader): ModelConfig {
   }
   const ropeDim = positiveInt(meta, key("rope.dimension_count"), headDim);
   if (ropeDim > headDim || ropeDim % 2 !== 0) {
-    throw new ModelConfigError(`rope.dimension_count ${ropeDim} must be even and at most head dim ${headDim}`);
+    throw new ModelConfigError(
+      `rope.dimension_count ${ropeDim} must be even and at most head dim ${headDim}`,
+    );
   }
   const tensorNames = new Set(header.tensors.map((t) => t.name));
   const embedding = header.tensors.find((t) => t.name === "token_embd.weight");

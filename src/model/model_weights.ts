@@ -70,7 +70,9 @@ export async function loadModelWeights(
   onProgress?: LoadProgress,
 ): Promise<ModelWeights> {
   if (range.start < 0 || range.end > cfg.layers || range.start > range.end) {
-    throw new ModelConfigError(`layer range ${range.start}..${range.end} outside the model's ${cfg.layers} layers`);
+    throw new ModelConfigError(
+      `layer range ${range.start}..${range.end} outside the model's ${cfg.layers} layers`,
+    );
   }
   const byName = new Map(file.header.tensors.map((t) => [t.name, t]));
   const wanted: GgufTensorInfo[] = [];
@@ -100,7 +102,7 @@ export async function loadModelWeights(
   });
   for (let l = range.start; l < range.end; l++) {
     for (const name of Object.values(layerNames(l))) want(name);
-    if (cfg.qkvBias) for (const p of ["q", "k", "v"]) want(`blk.${l}.attn_${p}.bias`);
+    if (cfg.qkvBias) { for (const p of ["q", "k", "v"]) want(`blk.${l}.attn_${p}.bias`); }
   }
 
   const total = wanted.reduce((sum, t) => sum + t.byteSize, 0);
@@ -112,7 +114,10 @@ export async function loadModelWeights(
     if (info === ropeFreqs) {
       ropeFreqFactors = dequantize(info.type, bytes, info.dims.reduce((a, b) => a * b, 1));
     } else {
-      uploaded.set(info.name, backend.uploadWeight({ name: info.name, type: info.type, dims: info.dims }, bytes));
+      uploaded.set(
+        info.name,
+        backend.uploadWeight({ name: info.name, type: info.type, dims: info.dims }, bytes),
+      );
     }
     loaded += info.byteSize;
     onProgress?.(loaded, total);
@@ -132,7 +137,11 @@ export async function loadModelWeights(
       wUp: get(names.wUp),
       wDown: get(names.wDown),
       ...(cfg.qkvBias
-        ? { bq: get(`blk.${l}.attn_q.bias`), bk: get(`blk.${l}.attn_k.bias`), bv: get(`blk.${l}.attn_v.bias`) }
+        ? {
+          bq: get(`blk.${l}.attn_q.bias`),
+          bk: get(`blk.${l}.attn_k.bias`),
+          bv: get(`blk.${l}.attn_v.bias`),
+        }
         : {}),
     });
   }

@@ -128,13 +128,19 @@ function tensorPlans(spec: SyntheticModelSpec, vocab: number): TensorPlan[] {
 export function checkSyntheticSpec(spec: SyntheticModelSpec): string | undefined {
   for (const field of ["dim", "layers", "heads", "kvHeads", "ffn", "ctx"] as const) {
     const value = spec[field];
-    if (!Number.isInteger(value) || value < 1 || value > 1 << 20) return `--${field} must be a positive integer`;
+    if (!Number.isInteger(value) || value < 1 || value > 1 << 20) {
+      return `--${field} must be a positive integer`;
+    }
   }
   if (spec.dim % spec.heads !== 0) return `--dim ${spec.dim} is not a multiple of --heads ${spec.heads}`;
-  if (spec.heads % spec.kvHeads !== 0) return `--heads ${spec.heads} is not a multiple of --kv-heads ${spec.kvHeads}`;
+  if (spec.heads % spec.kvHeads !== 0) {
+    return `--heads ${spec.heads} is not a multiple of --kv-heads ${spec.kvHeads}`;
+  }
   if ((spec.dim / spec.heads) % 2 !== 0) return `head dim ${spec.dim / spec.heads} must be even for RoPE`;
   if (spec.type !== GgmlType.F32 && spec.type !== GgmlType.F16) {
-    if (spec.dim % 32 !== 0 || spec.ffn % 32 !== 0) return `--dim and --ffn must be multiples of 32 for quantised types`;
+    if (spec.dim % 32 !== 0 || spec.ffn % 32 !== 0) {
+      return `--dim and --ffn must be multiples of 32 for quantised types`;
+    }
   }
   return undefined;
 }
@@ -143,11 +149,17 @@ export function checkSyntheticSpec(spec: SyntheticModelSpec): string | undefined
  * Writes a synthetic model to `outPath`, copying every `tokenizer.*` key from `vocabFrom`.
  * Streams tensor by tensor, so multi-gigabyte models never sit in memory whole.
  */
-export async function writeSyntheticModel(spec: SyntheticModelSpec, vocabFrom: GgufFile, outPath: string): Promise<void> {
+export async function writeSyntheticModel(
+  spec: SyntheticModelSpec,
+  vocabFrom: GgufFile,
+  outPath: string,
+): Promise<void> {
   const problem = checkSyntheticSpec(spec);
   if (problem) throw new RangeError(problem);
   const tokens = vocabFrom.header.metadata.get("tokenizer.ggml.tokens");
-  if (!tokens || !Array.isArray(tokens.value)) throw new RangeError(`${vocabFrom.source.name} has no tokenizer.ggml.tokens`);
+  if (!tokens || !Array.isArray(tokens.value)) {
+    throw new RangeError(`${vocabFrom.source.name} has no tokenizer.ggml.tokens`);
+  }
   const vocab = tokens.value.length;
   const arch = spec.arch;
   const u32 = (value: number): GgufKv => ({ type: GgufValueType.UINT32, value });

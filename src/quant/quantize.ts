@@ -31,7 +31,10 @@ export function quantize(type: GgmlType, values: Float32Array): Uint8Array {
   if (info === undefined) throw new QuantError("unsupported_type", `cannot quantise to ggml type ${type}`);
   const n = values.length;
   if (n % info.blockSize !== 0) {
-    throw new QuantError("bad_length", `${info.name}: ${n} values is not a whole number of ${info.blockSize}-blocks`);
+    throw new QuantError(
+      "bad_length",
+      `${info.name}: ${n} values is not a whole number of ${info.blockSize}-blocks`,
+    );
   }
   const out = new Uint8Array((n / info.blockSize) * info.typeSize);
   const nb = n / info.blockSize;
@@ -162,8 +165,12 @@ function quantizeQx1(x: Float32Array, out: Uint8Array, nb: number, bits: 4 | 5):
       const x0 = fround(fround(x[p + j] - min) * id);
       const x1 = fround(fround(x[p + 16 + j] - min) * id);
       // Q4_1 clamps to 15 after an int8 conversion; Q5_1 converts straight to uint8
-      const xi0 = bits === 4 ? Math.min(15, truncI8(fround(x0 + 0.5))) & 0xff : truncI8(fround(x0 + 0.5)) & 0xff;
-      const xi1 = bits === 4 ? Math.min(15, truncI8(fround(x1 + 0.5))) & 0xff : truncI8(fround(x1 + 0.5)) & 0xff;
+      const xi0 = bits === 4
+        ? Math.min(15, truncI8(fround(x0 + 0.5))) & 0xff
+        : truncI8(fround(x0 + 0.5)) & 0xff;
+      const xi1 = bits === 4
+        ? Math.min(15, truncI8(fround(x1 + 0.5))) & 0xff
+        : truncI8(fround(x1 + 0.5)) & 0xff;
       out[o + qsAt + j] = packNibbles(bits, xi0, xi1);
       qh |= ((xi0 & 0x10) >> 4) << j;
       qh |= ((xi1 & 0x10) >> 4) << (j + 16);

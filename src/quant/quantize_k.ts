@@ -223,7 +223,14 @@ export function quantizeQ5K(x: Float32Array, out: Uint8Array, nb: number): void 
  * make_qx_quants with rmse_type 1 and no importance weights: symmetric levels L in 0..2·nmax−1 (stored
  * with +nmax) and the scale that minimises the x²-weighted error over 19 candidate inverse scales.
  */
-function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: number, L: Uint8Array, lo: number): number {
+function makeQxQuants(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  xo: number,
+  L: Uint8Array,
+  lo: number,
+): number {
   let max = 0, amax = 0;
   for (let i = 0; i < n; i++) {
     const ax = Math.abs(x[xo + i]);
@@ -291,7 +298,9 @@ export function quantizeQ6K(x: Float32Array, out: Uint8Array, nb: number): void 
     const iscale = fround(-128 / maxScale);
     const d = putF16(out, o + 208, fround(1 / iscale));
     const sc = o + 192;
-    for (let ib = 0; ib < 16; ib++) out[sc + ib] = Math.min(127, nearestInt(fround(iscale * scales[ib]))) & 0xff;
+    for (let ib = 0; ib < 16; ib++) {
+      out[sc + ib] = Math.min(127, nearestInt(fround(iscale * scales[ib]))) & 0xff;
+    }
     for (let j = 0; j < 16; j++) {
       const dj = fround(d * ((out[sc + j] << 24) >> 24));
       if (!dj) continue;

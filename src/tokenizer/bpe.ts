@@ -4,8 +4,9 @@
  *
  * A word arrives as GPT-2 byte characters (one per UTF-8 byte). Adjacent symbol pairs listed in
  * `tokenizer.ggml.merges` are candidates; the lowest-ranked merges first (ties: leftmost), stale
- * candidates are skipped when popped. Each final symbol is looked up as a token; one that is not a token
- * falls back to its single byte characters (llama.cpp drops the ones that are not tokens either; so do we).
+ * candidates (a side has changed since) are skipped when popped. Each final symbol is its token; one
+ * that is not a token falls back to its single byte characters (llama.cpp drops the ones that are not
+ * tokens either; so do we).
  */
 import { MinHeap } from "./min_heap.ts";
 import type { Vocab } from "./vocab.ts";
@@ -14,7 +15,9 @@ interface Bigram {
   readonly left: number;
   readonly right: number;
   readonly rank: number;
-  readonly text: string;
+  /** lengths of both sides when queued: a side whose length changed has become different text */
+  readonly leftLen: number;
+  readonly rightLen: number;
 }
 
 const before = (a: Bigram, b: Bigram) => a.rank < b.rank || (a.rank === b.rank && a.left < b.left);
@@ -37,29 +40,32 @@ export function encodeBpeWord(vocab: Vocab, word: string, ignoreMerges: boolean,
       return;
     }
   }
-  // Byte characters are all single UTF-16 units (U+0021..U+0143), so symbol i starts at index i.
+  // Symbols: byte characters are single UTF-16 units (U+0021..U+0143), so symbol i starts at index i.
   const count = word.length;
   const len = new Int32Array(count).fill(1);
+  const ids = new Int32Array(count); // token id of each symbol, -1 when its text is not a token
+  for (let i = 0; i < count; i++) ids[i] = vocab.tokenToId.get(word[i]) ?? -1;
   const prev = Int32Array.from({ length: count }, (_, i) => i - 1);
   const next = Int32Array.from({ length: count }, (_, i) => (i + 1 < count ? i + 1 : -1));
   const textOf = (i: number) => word.slice(i, i + len[i]);
+  const merges = vocab.merges;
 
   const queue = new MinHeap<Bigram>(before);
   const tryAdd = (left: number, right: number) => {
     if (left < 0 || right < 0) return;
-    const l = textOf(left);
-    const r = textOf(right);
-    const rank = vocab.mergeRanks.get(l + " " + r);
+    const rank = ids[left] >= 0 && ids[right] >= 0
+      ? merges.rankOfIds(ids[left], ids[right])
+      : merges.rankOfTexts(textOf(left), textOf(right));
     if (rank === undefined) return;
-    queue.push({ left, right, rank, text: l + r });
+    queue.push({ left, right, rank, leftLen: len[left], rightLen: len[right] });
   };
   for (let i = 1; i < count; i++) tryAdd(i - 1, i);
 
   for (let b = queue.pop(); b !== undefined; b = queue.pop()) {
-    if (len[b.left] === 0 || len[b.right] === 0) continue;
-    if (len[b.left] + len[b.right] !== b.text.length || textOf(b.left) + textOf(b.right) !== b.text) continue;
+    if (len[b.left] !== b.leftLen || len[b.right] !== b.rightLen) continue;
     len[b.left] += len[b.right];
     len[b.right] = 0;
+    ids[b.left] = merges.resultId(b.rank);
     next[b.left] = next[b.right];
     if (next[b.right] >= 0) prev[next[b.right]] = b.left;
     tryAdd(prev[b.left], b.left);
@@ -67,13 +73,11 @@ export function encodeBpeWord(vocab: Vocab, word: string, ignoreMerges: boolean,
   }
 
   for (let i = 0; i !== -1; i = next[i]) {
-    const piece = textOf(i);
-    const id = vocab.tokenToId.get(piece);
-    if (id !== undefined) {
-      out.push(id);
+    if (ids[i] >= 0) {
+      out.push(ids[i]);
       continue;
     }
-    for (const ch of piece) {
+    for (const ch of textOf(i)) {
       const byteId = vocab.tokenToId.get(ch);
       if (byteId !== undefined) out.push(byteId);
     }

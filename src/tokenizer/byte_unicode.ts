@@ -15,7 +15,8 @@
 
 function buildByteToChar(): readonly string[] {
   const chars: string[] = new Array(256);
-  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const printable = (b: number) =>
+    (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
   let next = 0;
   for (let b = 0; b < 256; b++) {
     chars[b] = String.fromCharCode(printable(b) ? b : 256 + next++);

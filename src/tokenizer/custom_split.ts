@@ -23,8 +23,10 @@ export const GPT2_REGEX = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| 
 
 /** Llama-3's regex (case-insensitive contractions, digits in groups of at most 3), two spellings. */
 export const LLAMA3_REGEXES: readonly string[] = [
-  String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
-  String.raw`(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
+  String
+    .raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
+  String
+    .raw`(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
 ];
 
 /** A view of one segment: code point and flags by absolute position, "none" outside the segment. */
@@ -76,7 +78,13 @@ function contraction(seg: Segment, pos: number, lower: boolean): number {
 }
 
 /** Splits `[start, end)` the way llama.cpp's GPT-2 walk does. */
-export function splitGpt2(cpts: Uint32Array, flags: Uint16Array, start: number, end: number, out: number[]): void {
+export function splitGpt2(
+  cpts: Uint32Array,
+  flags: Uint16Array,
+  start: number,
+  end: number,
+  out: number[],
+): void {
   const seg = new Segment(cpts, flags, start, end);
   const cutter = new Cutter(start, out);
   let pos = start;
@@ -126,7 +134,13 @@ export function splitGpt2(cpts: Uint32Array, flags: Uint16Array, start: number, 
 }
 
 /** Splits `[start, end)` the way llama.cpp's Llama-3 walk does. */
-export function splitLlama3(cpts: Uint32Array, flags: Uint16Array, start: number, end: number, out: number[]): void {
+export function splitLlama3(
+  cpts: Uint32Array,
+  flags: Uint16Array,
+  start: number,
+  end: number,
+  out: number[],
+): void {
   const seg = new Segment(cpts, flags, start, end);
   const cutter = new Cutter(start, out);
   let pos = start;

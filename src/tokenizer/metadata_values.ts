@@ -9,7 +9,11 @@ import { TokenizerError } from "./tokenizer_error.ts";
 export type Metadata = ReadonlyMap<string, GgufKv>;
 
 function bad(key: string, want: string, got: unknown): TokenizerError {
-  const shown = Array.isArray(got) ? `an array of ${got.length}` : typeof got === "string" ? `"${got}"` : String(got);
+  const shown = Array.isArray(got)
+    ? `an array of ${got.length}`
+    : typeof got === "string"
+    ? `"${got}"`
+    : String(got);
   return new TokenizerError("bad-metadata", `metadata ${key} must be ${want}, got ${shown}`);
 }
 
@@ -35,7 +39,9 @@ export function optUint(meta: Metadata, key: string): number | undefined {
   const kv = meta.get(key);
   if (kv === undefined) return undefined;
   const v = typeof kv.value === "bigint" ? Number(kv.value) : kv.value;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw bad(key, "a non-negative integer", kv.value);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+    throw bad(key, "a non-negative integer", kv.value);
+  }
   return v;
 }
 

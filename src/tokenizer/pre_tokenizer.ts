@@ -96,7 +96,17 @@ interface Entry {
 const ENTRIES: readonly Entry[] = [
   { names: ["default"], regexes: REGEXES.default },
   {
-    names: ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano"],
+    names: [
+      "llama3",
+      "llama-v3",
+      "llama-bpe",
+      "falcon3",
+      "falcon-h1",
+      "pixtral",
+      "midm-2.0",
+      "lfm2",
+      "jina-v5-nano",
+    ],
     regexes: REGEXES.llama3,
     ignoreMerges: true,
     addBos: true,
@@ -105,7 +115,11 @@ const ENTRIES: readonly Entry[] = [
   { names: ["glm4", "chatglm-bpe"], regexes: REGEXES.llama3, noBos: true },
   { names: ["deepseek-llm"], regexes: REGEXES.deepseekLlm, cleanSpaces: false },
   { names: ["deepseek-coder"], regexes: REGEXES.deepseekCoder, cleanSpaces: false },
-  { names: ["deepseek-v3", "hunyuan-dense", "joyai-llm", "hy_v4"], regexes: REGEXES.deepseek3, cleanSpaces: false },
+  {
+    names: ["deepseek-v3", "hunyuan-dense", "joyai-llm", "hy_v4"],
+    regexes: REGEXES.deepseek3,
+    cleanSpaces: false,
+  },
   { names: ["falcon"], regexes: REGEXES.falcon },
   {
     names: [
@@ -130,7 +144,10 @@ const ENTRIES: readonly Entry[] = [
     regexes: REGEXES.gpt2,
   },
   { names: ["trillion", "granite-docling"], regexes: REGEXES.gpt2, cleanSpaces: false },
-  { names: ["starcoder", "refact", "codeshell", "exaone", "minerva-7b", "mellum2"], regexes: REGEXES.starcoder },
+  {
+    names: ["starcoder", "refact", "codeshell", "exaone", "minerva-7b", "mellum2"],
+    regexes: REGEXES.starcoder,
+  },
   { names: ["command-r", "smollm"], regexes: REGEXES.starcoder, cleanSpaces: false },
   {
     names: ["qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "hunyuan", "grok-2", "solar-open"],
@@ -142,7 +159,11 @@ const ENTRIES: readonly Entry[] = [
   { names: ["jais-2"], regexes: REGEXES.jais2 },
   { names: ["poro-chat"], regexes: REGEXES.poro, cleanSpaces: false },
   { names: ["bloom", "gpt3-finnish"], regexes: REGEXES.poro },
-  { names: ["gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2"], regexes: REGEXES.gpt4o, cleanSpaces: false },
+  {
+    names: ["gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2"],
+    regexes: REGEXES.gpt4o,
+    cleanSpaces: false,
+  },
   { names: ["tekken"], regexes: REGEXES.tekken, cleanSpaces: false, ignoreMerges: true, addBos: true },
   { names: ["bailingmoe", "bailingmoe2", "llada-moe"], regexes: REGEXES.bailingmoe, cleanSpaces: false },
   { names: ["seed-coder"], regexes: REGEXES.seedCoder, cleanSpaces: false },
@@ -150,14 +171,16 @@ const ENTRIES: readonly Entry[] = [
 
 const BY_NAME: ReadonlyMap<string, PreTokenizer> = new Map(
   ENTRIES.flatMap((e) =>
-    e.names.map((name) => [name, {
-      type: e.names[0],
-      regexes: e.regexes,
-      cleanSpaces: e.cleanSpaces ?? true,
-      ignoreMerges: e.ignoreMerges ?? false,
-      addBos: e.addBos ?? false,
-      noBos: e.noBos,
-    }] as const)
+    e.names.map((name) =>
+      [name, {
+        type: e.names[0],
+        regexes: e.regexes,
+        cleanSpaces: e.cleanSpaces ?? true,
+        ignoreMerges: e.ignoreMerges ?? false,
+        addBos: e.addBos ?? false,
+        noBos: e.noBos,
+      }] as const
+    )
   ),
 );
 
@@ -178,7 +201,9 @@ export function preTokenizer(name: string | undefined): PreTokenizer {
   if (!found) {
     throw new TokenizerError(
       "unsupported-pre-tokenizer",
-      `unsupported pre-tokenizer tokenizer.ggml.pre = "${name}" (supported: ${SUPPORTED_PRE_TOKENIZERS.join(", ")})`,
+      `unsupported pre-tokenizer tokenizer.ggml.pre = "${name}" (supported: ${
+        SUPPORTED_PRE_TOKENIZERS.join(", ")
+      })`,
     );
   }
   return found;

@@ -62,7 +62,7 @@ const PROPERTY_CATEGORIES: ReadonlyMap<string, number> = new Map([
 const PROPERTY_RE = /\\p\{(N|L|P|M|S|Lu|Ll|Lt|Lm|Lo)\}/;
 
 /** How one regex of a pre-tokenizer runs. */
-type CompiledSplit =
+export type CompiledSplit =
   | { readonly kind: "gpt2" }
   | { readonly kind: "llama3" }
   | { readonly kind: "collapsed"; readonly re: RegExp }
@@ -118,7 +118,10 @@ function asciiWhitespaceRegex(expr: string): string {
       if (next === "s") out += inside ? String.raw`\t-\r ` : String.raw`[\t-\r ]`;
       else if (next === "S" && !inside) out += String.raw`[^\t-\r ]`;
       else if (next === "S") {
-        throw new TokenizerError("unsupported-pre-tokenizer", `pre-tokenizer regex has \\S inside a class: ${expr}`);
+        throw new TokenizerError(
+          "unsupported-pre-tokenizer",
+          `pre-tokenizer regex has \\S inside a class: ${expr}`,
+        );
       } else out += ch + next;
       i++;
       continue;
@@ -185,7 +188,9 @@ class SplitText {
       for (let i = 0; i < n; i++) {
         const c = this.cpts[i];
         cpToUtf16[i] = u;
-        parts[i] = c >= 0x80 && (this.flags[i] & FLAG_WHITESPACE) ? WHITESPACE_STAND_IN : String.fromCodePoint(c);
+        parts[i] = c >= 0x80 && (this.flags[i] & FLAG_WHITESPACE)
+          ? WHITESPACE_STAND_IN
+          : String.fromCodePoint(c);
         u += parts[i].length;
       }
       cpToUtf16[n] = u;
@@ -254,7 +259,14 @@ export function splitWords(text: string, splits: readonly CompiledSplit[]): stri
           break;
         case "codepoints": {
           const cp = st.codepoints;
-          splitByRegex(split.re, cp.text, cp.cpToUtf16[start], cp.cpToUtf16[end], (i) => cp.utf16ToCp[i], next);
+          splitByRegex(
+            split.re,
+            cp.text,
+            cp.cpToUtf16[start],
+            cp.cpToUtf16[end],
+            (i) => cp.utf16ToCp[i],
+            next,
+          );
           break;
         }
       }

@@ -46,11 +46,19 @@ export function partitionSpecial(vocab: Vocab, text: string, parseSpecial: boole
       let pos = 0;
       for (let at = fragment.indexOf(needle); at >= 0; at = fragment.indexOf(needle, pos)) {
         let leftEnd = at;
-        if (attr & TokenAttr.LSTRIP) while (leftEnd > pos && isAsciiSpace(fragment.charCodeAt(leftEnd - 1))) leftEnd--;
+        if (attr & TokenAttr.LSTRIP) {
+          while (leftEnd > pos && isAsciiSpace(fragment.charCodeAt(leftEnd - 1))) {
+            leftEnd--;
+          }
+        }
         if (leftEnd > pos) next.push(fragment.slice(pos, leftEnd));
         next.push(id);
         pos = at + needle.length;
-        if (attr & TokenAttr.RSTRIP) while (pos < fragment.length && isAsciiSpace(fragment.charCodeAt(pos))) pos++;
+        if (attr & TokenAttr.RSTRIP) {
+          while (pos < fragment.length && isAsciiSpace(fragment.charCodeAt(pos))) {
+            pos++;
+          }
+        }
       }
       if (pos < fragment.length) next.push(fragment.slice(pos));
     }

@@ -33,7 +33,8 @@ function byteTokens(vocab: Vocab): Int32Array {
     for (let b = 0; b < 256; b++) {
       const hex = `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`;
       // Some vocabularies have the raw byte as a token instead of <0xNN>.
-      table[b] = vocab.tokenToId.get(hex) ?? (b < 0x80 ? vocab.tokenToId.get(String.fromCharCode(b)) : undefined) ??
+      table[b] = vocab.tokenToId.get(hex) ??
+        (b < 0x80 ? vocab.tokenToId.get(String.fromCharCode(b)) : undefined) ??
         NO_TOKEN;
     }
     byteTokenCache.set(vocab, table);
@@ -99,7 +100,9 @@ export function encodeSpm(vocab: Vocab, text: string, out: number[]): void {
       if (byteId === NO_TOKEN) {
         throw new TokenizerError(
           "bad-metadata",
-          `cannot encode ${JSON.stringify(piece)}: no byte token <0x${b.toString(16).toUpperCase()}> and no unknown token`,
+          `cannot encode ${JSON.stringify(piece)}: no byte token <0x${
+            b.toString(16).toUpperCase()
+          }> and no unknown token`,
         );
       }
       out.push(byteId);

@@ -44,7 +44,10 @@ export class StreamDecoder {
   /** Adds token `id`; returns the text completed by it (possibly ""). */
   push(id: number): string {
     if (!Number.isInteger(id) || id < 0 || id >= this.attrs.length) {
-      throw new TokenizerError("bad-token-id", `token id ${id} is outside the vocabulary of ${this.attrs.length}`);
+      throw new TokenizerError(
+        "bad-token-id",
+        `token id ${id} is outside the vocabulary of ${this.attrs.length}`,
+      );
     }
     if (this.skipSpecial && (this.attrs[id] & ATTR_SPECIAL)) return "";
     return this.utf8.decode(this.pieces.bytes(id), { stream: true });

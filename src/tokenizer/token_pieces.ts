@@ -38,7 +38,9 @@ export class TokenPieces {
     const text = this.vocab.tokens[id];
     if (attr & (TokenAttr.CONTROL | TokenAttr.UNKNOWN | TokenAttr.USER_DEFINED)) return utf8.encode(text);
     if (attr & TokenAttr.NORMAL) {
-      return this.vocab.model === "llama" ? utf8.encode(text.replaceAll("\u2581", " ")) : byteCharsToBytes(text);
+      return this.vocab.model === "llama"
+        ? utf8.encode(text.replaceAll("\u2581", " "))
+        : byteCharsToBytes(text);
     }
     if (attr & TokenAttr.BYTE) {
       const m = BYTE_TOKEN.exec(text);

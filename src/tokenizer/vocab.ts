@@ -3,7 +3,15 @@
  * the flags that steer encoding and decoding — with llama.cpp's defaults and its name-based fix-ups for
  * end-of-generation tokens, so a model behaves here as it does there.
  */
-import { type Metadata, optBool, optNumberArray, optString, optStringArray, optUint } from "./metadata_values.ts";
+import { BpeMerges } from "./bpe_merges.ts";
+import {
+  type Metadata,
+  optBool,
+  optNumberArray,
+  optString,
+  optStringArray,
+  optUint,
+} from "./metadata_values.ts";
 import { type PreTokenizer, preTokenizer } from "./pre_tokenizer.ts";
 import { attrFromTokenType, TokenAttr } from "./token_attr.ts";
 import { TokenizerError } from "./tokenizer_error.ts";
@@ -20,8 +28,8 @@ export interface Vocab {
   /** TokenAttr bits per token */
   readonly attrs: Uint16Array;
   readonly tokenToId: ReadonlyMap<string, number>;
-  /** "left right" → merge rank (lower merges first); BPE only */
-  readonly mergeRanks: ReadonlyMap<string, number>;
+  /** ranked merges (lower merges first); empty for SPM */
+  readonly merges: BpeMerges;
   /** BPE only */
   readonly pre?: PreTokenizer;
   readonly bos: number;
@@ -163,13 +171,16 @@ export function loadVocab(meta: Metadata): Vocab {
   for (let i = 0; i < n; i++) {
     const prior = tokenToId.get(tokens[i]);
     if (prior !== undefined) {
-      throw new TokenizerError("bad-metadata", `duplicate token ${JSON.stringify(tokens[i])} has ids ${prior} and ${i}`);
+      throw new TokenizerError(
+        "bad-metadata",
+        `duplicate token ${JSON.stringify(tokens[i])} has ids ${prior} and ${i}`,
+      );
     }
     tokenToId.set(tokens[i], i);
   }
   const scores = readScores(meta, n);
   const attrs = readAttrs(meta, n);
-  const mergeRanks = spm ? new Map<string, number>() : readMerges(meta);
+  const merges = new BpeMerges(spm ? [] : readMerges(meta), tokenToId, n);
 
   const special = (key: string, fallback: number): number => {
     const def = fallback >= 0 && fallback < n ? fallback : NO_TOKEN;
@@ -204,10 +215,16 @@ export function loadVocab(meta: Metadata): Vocab {
   const addBos = optBool(meta, KEY.addBos) ?? (spm || (pre?.addBos ?? false));
   const addEos = optBool(meta, KEY.addEos) ?? false;
   if (addBos && bos === NO_TOKEN) {
-    throw new TokenizerError("bad-metadata", `${KEY.addBos} is true, but tokenizer.ggml.bos_token_id is not set`);
+    throw new TokenizerError(
+      "bad-metadata",
+      `${KEY.addBos} is true, but tokenizer.ggml.bos_token_id is not set`,
+    );
   }
   if (addEos && eos === NO_TOKEN) {
-    throw new TokenizerError("bad-metadata", `${KEY.addEos} is true, but tokenizer.ggml.eos_token_id is not set`);
+    throw new TokenizerError(
+      "bad-metadata",
+      `${KEY.addEos} is true, but tokenizer.ggml.eos_token_id is not set`,
+    );
   }
 
   for (const t of ALWAYS_RENDERED_TEXTS) {
@@ -229,7 +246,7 @@ export function loadVocab(meta: Metadata): Vocab {
     scores,
     attrs,
     tokenToId,
-    mergeRanks,
+    merges,
     pre,
     bos,
     eos,
@@ -256,7 +273,9 @@ function readTokens(meta: Metadata): string[] {
 function readScores(meta: Metadata, n: number): Float32Array {
   const raw = optNumberArray(meta, KEY.scores);
   if (raw === undefined) return new Float32Array(n);
-  if (raw.length < n) throw new TokenizerError("bad-metadata", `${KEY.scores} has ${raw.length} entries for ${n} tokens`);
+  if (raw.length < n) {
+    throw new TokenizerError("bad-metadata", `${KEY.scores} has ${raw.length} entries for ${n} tokens`);
+  }
   return Float32Array.from(raw.slice(0, n));
 }
 
@@ -271,21 +290,20 @@ function readAttrs(meta: Metadata, n: number): Uint16Array {
   return attrs;
 }
 
-function readMerges(meta: Metadata): Map<string, number> {
+function readMerges(meta: Metadata): readonly string[] {
   const raw = optStringArray(meta, KEY.merges);
-  if (raw === undefined) throw new TokenizerError("bad-metadata", `byte-level BPE vocabulary has no ${KEY.merges}`);
-  const ranks = new Map<string, number>();
-  for (let i = 0; i < raw.length; i++) {
-    // The pair splits at the first space after the first character; the key keeps that one space.
-    const pos = raw[i].indexOf(" ", 1);
-    if (pos < 0) continue;
-    if (!ranks.has(raw[i])) ranks.set(raw[i], i);
+  if (raw === undefined) {
+    throw new TokenizerError("bad-metadata", `byte-level BPE vocabulary has no ${KEY.merges}`);
   }
-  return ranks;
+  return raw;
 }
 
 /** The end-of-generation set: the given ids plus tokens known by text, with llama.cpp's exceptions. */
-function endOfGeneration(tokenToId: ReadonlyMap<string, number>, attrs: Uint16Array, ids: number[]): Set<number> {
+function endOfGeneration(
+  tokenToId: ReadonlyMap<string, number>,
+  attrs: Uint16Array,
+  ids: number[],
+): Set<number> {
   const eog = new Set<number>(ids.filter((id) => id !== NO_TOKEN));
   for (const text of EOG_TEXTS) {
     const id = tokenToId.get(text);
@@ -318,7 +336,9 @@ function applyNameFixups(name: string, tokenToId: ReadonlyMap<string, number>, a
   if (!lower.includes("phi-3") && !lower.includes("phi3")) return;
   // Phi-3's special tokens swallow the whitespace after them, except <unk>, <s> and <|endoftext|>.
   for (let i = 0; i < attrs.length; i++) {
-    if (attrs[i] & (TokenAttr.CONTROL | TokenAttr.USER_DEFINED | TokenAttr.UNKNOWN)) attrs[i] |= TokenAttr.RSTRIP;
+    if (attrs[i] & (TokenAttr.CONTROL | TokenAttr.USER_DEFINED | TokenAttr.UNKNOWN)) {
+      attrs[i] |= TokenAttr.RSTRIP;
+    }
   }
   const set = (text: string, on: boolean) => {
     const id = tokenToId.get(text);

@@ -30,9 +30,18 @@ export interface Mismatch {
  * Compares `actual` to `expected`: every |difference| must be ≤ tol · (rms(expected) + 1e-6), and no value
  * may be NaN unless expected is. Returns the first bad index, or undefined when they agree.
  */
-export function firstMismatch(expected: Float32Array, actual: Float32Array, tol: number): Mismatch | undefined {
+export function firstMismatch(
+  expected: Float32Array,
+  actual: Float32Array,
+  tol: number,
+): Mismatch | undefined {
   if (expected.length !== actual.length) {
-    return { index: Math.min(expected.length, actual.length), expected: expected.length, actual: actual.length, tolerance: 0 };
+    return {
+      index: Math.min(expected.length, actual.length),
+      expected: expected.length,
+      actual: actual.length,
+      tolerance: 0,
+    };
   }
   let sumSquares = 0;
   for (const value of expected) sumSquares += value * value;
@@ -102,7 +111,14 @@ function tensorOf(backend: Backend, values: Float32Array): Tensor {
   return t;
 }
 
-function weightOf(backend: Backend, name: string, type: GgmlType, rows: number, cols: number, values: Float32Array): Weight {
+function weightOf(
+  backend: Backend,
+  name: string,
+  type: GgmlType,
+  rows: number,
+  cols: number,
+  values: Float32Array,
+): Weight {
   const dims = rows === 1 ? [cols] : [cols, rows];
   return backend.uploadWeight({ name, type, dims }, quantize(type, values));
 }
@@ -185,7 +201,10 @@ function attentionCase(layout: AttentionLayout): ConformanceCase {
         }
       }
       const n = tokens.length;
-      const at = { slot: Int32Array.from(tokens.map(([s]) => s)), pos: Int32Array.from(tokens.map(([, p]) => p)) };
+      const at = {
+        slot: Int32Array.from(tokens.map(([s]) => s)),
+        pos: Int32Array.from(tokens.map(([, p]) => p)),
+      };
       const k = tensorOf(b, randomValues(rng, n * kvDim));
       const v = tensorOf(b, randomValues(rng, n * kvDim));
       b.kvStore(cache, 1, k, v, n, at);
@@ -290,8 +309,20 @@ export function conformanceCases(): ConformanceCase[] {
     }, 3),
     attentionCase({ label: "decode", nHeads: 4, nKvHeads: 4, headDim: 32, tokens: [[0, 37]] }),
     attentionCase({ label: "decode GQA", nHeads: 8, nKvHeads: 2, headDim: 64, tokens: [[0, 100]] }),
-    attentionCase({ label: "causal prefill", nHeads: 4, nKvHeads: 2, headDim: 32, tokens: [0, 1, 2, 3, 4, 5].map((p) => [0, p]) }),
-    attentionCase({ label: "batched decode over slots", nHeads: 4, nKvHeads: 1, headDim: 16, tokens: [[0, 9], [2, 3], [1, 20]] }),
+    attentionCase({
+      label: "causal prefill",
+      nHeads: 4,
+      nKvHeads: 2,
+      headDim: 32,
+      tokens: [0, 1, 2, 3, 4, 5].map((p) => [0, p]),
+    }),
+    attentionCase({
+      label: "batched decode over slots",
+      nHeads: 4,
+      nKvHeads: 1,
+      headDim: 16,
+      tokens: [[0, 9], [2, 3], [1, 20]],
+    }),
     ...elementwiseCases(),
   );
   return cases;
@@ -322,12 +353,18 @@ export async function checkCase(
 }
 
 /** Registers one Deno test per case for the backend made by `makeBackend`. */
-export function registerConformance(label: string, makeBackend: () => Backend | Promise<Backend>, options: ConformanceOptions = {}): void {
+export function registerConformance(
+  label: string,
+  makeBackend: () => Backend | Promise<Backend>,
+  options: ConformanceOptions = {},
+): void {
   const fixedSeed = Deno.env.get("EDGERING_CONFORMANCE_SEED");
   for (const testCase of conformanceCases()) {
     const reason = options.skip?.(testCase);
     Deno.test({
-      name: `${label} conformance: ${testCase.name} matches the reference${reason ? ` (skipped: ${reason})` : ""}`,
+      name: `${label} conformance: ${testCase.name} matches the reference${
+        reason ? ` (skipped: ${reason})` : ""
+      }`,
       ignore: reason !== undefined,
       async fn() {
         const seed = fixedSeed ? Number(fixedSeed) : Math.floor(Math.random() * 2 ** 31);

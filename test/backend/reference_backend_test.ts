@@ -13,7 +13,10 @@ function tensor(b: Backend, values: number[]): Tensor {
 
 function f32Weight(b: Backend, rows: number, cols: number, values: number[]) {
   const dims = rows === 1 ? [cols] : [cols, rows];
-  return b.uploadWeight({ name: "w", type: GgmlType.F32, dims }, quantize(GgmlType.F32, Float32Array.from(values)));
+  return b.uploadWeight(
+    { name: "w", type: GgmlType.F32, dims },
+    quantize(GgmlType.F32, Float32Array.from(values)),
+  );
 }
 
 Deno.test("reference matmul computes x·Wᵀ for every row of the batch", async () => {

@@ -9,7 +9,16 @@ const MODEL = "../shared/models/stories260K.gguf";
 
 async function edgering(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-net", "--allow-env", "--allow-sys", "src/main.ts", ...args],
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      "--allow-env",
+      "--allow-sys",
+      "src/main.ts",
+      ...args,
+    ],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
@@ -39,14 +48,26 @@ Deno.test("every verb prints its help with --help and exits 0", async () => {
 
 Deno.test("an unknown verb or flag is one line on stderr and exit code 2", async () => {
   assertOneLineError(await edgering("fly"), /unknown verb "fly"/);
-  assertOneLineError(await edgering("run", "--model", MODEL, "--prompt", "x", "--warp-speed", "9"), /warp-speed/);
+  assertOneLineError(
+    await edgering("run", "--model", MODEL, "--prompt", "x", "--warp-speed", "9"),
+    /warp-speed/,
+  );
   assertOneLineError(await edgering("run", "--prompt", "x"), /--model is required/);
-  assertOneLineError(await edgering("run", "--model", MODEL, "--prompt", "x", "--temperature", "hot"), /--temperature/);
+  assertOneLineError(
+    await edgering("run", "--model", MODEL, "--prompt", "x", "--temperature", "hot"),
+    /--temperature/,
+  );
 });
 
 Deno.test("a missing model file is one line on stderr and exit code 2", async () => {
-  assertOneLineError(await edgering("inspect", "/nonexistent/model.gguf"), /not found/);
-  assertOneLineError(await edgering("run", "--model", "/nonexistent/model.gguf", "--prompt", "x"), /not found/);
+  assertOneLineError(
+    await edgering("inspect", "/nonexistent/model.gguf"),
+    /cannot open \/nonexistent\/model.gguf/,
+  );
+  assertOneLineError(
+    await edgering("run", "--model", "/nonexistent/model.gguf", "--prompt", "x"),
+    /cannot open \/nonexistent\/model.gguf/,
+  );
 });
 
 Deno.test("a damaged GGUF file is one line naming the problem and exit code 2", async () => {
@@ -58,7 +79,10 @@ Deno.test("a damaged GGUF file is one line naming the problem and exit code 2", 
     await Deno.writeFile(`${dir}/magic.gguf`, badMagic);
     assertOneLineError(await edgering("inspect", `${dir}/magic.gguf`), /bad GGUF file: .*magic/i);
     await Deno.writeFile(`${dir}/short.gguf`, good.slice(0, good.length / 2));
-    assertOneLineError(await edgering("run", "--model", `${dir}/short.gguf`, "--prompt", "x"), /bad GGUF file/);
+    assertOneLineError(
+      await edgering("run", "--model", `${dir}/short.gguf`, "--prompt", "x"),
+      /bad GGUF file/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -72,10 +96,20 @@ Deno.test("tokenize prints JSON ids, with and without BOS, and arrays for --text
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/texts.json`, JSON.stringify(["Once upon a time", ""]));
-    const many = await edgering("tokenize", "--model", MODEL, "--texts-json", `${dir}/texts.json`, "--no-bos");
+    const many = await edgering(
+      "tokenize",
+      "--model",
+      MODEL,
+      "--texts-json",
+      `${dir}/texts.json`,
+      "--no-bos",
+    );
     assertEquals(JSON.parse(many.stdout), [[403, 407, 261, 378], []]);
     await Deno.writeTextFile(`${dir}/bad.json`, "{");
-    assertOneLineError(await edgering("tokenize", "--model", MODEL, "--texts-json", `${dir}/bad.json`), /not JSON/);
+    assertOneLineError(
+      await edgering("tokenize", "--model", MODEL, "--texts-json", `${dir}/bad.json`),
+      /not JSON/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -98,19 +132,68 @@ Deno.test("make-model writes a model that run can generate from", async () => {
   try {
     const out = `${dir}/tiny.gguf`;
     const made = await edgering(
-      "make-model", "--arch", "llama", "--dim", "64", "--layers", "2", "--heads", "4", "--kv-heads", "2",
-      "--ffn", "128", "--ctx", "64", "--type", "q8_0", "--vocab-from", MODEL, "--seed", "9", "--out", out,
+      "make-model",
+      "--arch",
+      "llama",
+      "--dim",
+      "64",
+      "--layers",
+      "2",
+      "--heads",
+      "4",
+      "--kv-heads",
+      "2",
+      "--ffn",
+      "128",
+      "--ctx",
+      "64",
+      "--type",
+      "q8_0",
+      "--vocab-from",
+      MODEL,
+      "--seed",
+      "9",
+      "--out",
+      out,
     );
     assertEquals(made.code, 0, made.stderr);
-    const run = await edgering("run", "--model", out, "--prompt", "Once upon", "--max-tokens", "8", "--temperature", "0");
+    const run = await edgering(
+      "run",
+      "--model",
+      out,
+      "--prompt",
+      "Once upon",
+      "--max-tokens",
+      "8",
+      "--temperature",
+      "0",
+    );
     assertEquals(run.code, 0, run.stderr);
     assert(/gen_tokens=8 /.test(run.stderr), run.stderr);
     assertOneLineError(
-      await edgering("make-model", "--arch", "llama", "--dim", "30", "--layers", "1", "--heads", "4", "--ffn", "64",
-        "--vocab-from", MODEL, "--out", `${dir}/bad.gguf`),
+      await edgering(
+        "make-model",
+        "--arch",
+        "llama",
+        "--dim",
+        "30",
+        "--layers",
+        "1",
+        "--heads",
+        "4",
+        "--ffn",
+        "64",
+        "--vocab-from",
+        MODEL,
+        "--out",
+        `${dir}/bad.gguf`,
+      ),
       /--dim 30 is not a multiple of --heads 4/,
     );
-    assertOneLineError(await edgering("make-model", "--preset", "huge", "--out", out), /unknown --preset "huge"/);
+    assertOneLineError(
+      await edgering("make-model", "--preset", "huge", "--out", out),
+      /unknown --preset "huge"/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

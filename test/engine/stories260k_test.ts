@@ -81,7 +81,11 @@ Deno.test("a stop string ends generation before the stop text is emitted", async
   const model = await loadModel(MODEL, createReferenceBackend(), { ctx: 128 });
   try {
     let text = "";
-    const run = generate(model, reference.prompt_ids, { maxTokens: 32, sampling: { temperature: 0 }, stop: ["Lily"] });
+    const run = generate(model, reference.prompt_ids, {
+      maxTokens: 32,
+      sampling: { temperature: 0 },
+      stop: ["Lily"],
+    });
     let step = await run.next();
     while (!step.done) {
       text += step.value.text;
@@ -100,7 +104,12 @@ Deno.test("the same seed gives the same sampled text; another seed usually diffe
   try {
     const sampleText = async (seed: number) => {
       const ids: number[] = [];
-      for await (const piece of generate(model, reference.prompt_ids, { maxTokens: 24, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed } })) {
+      for await (
+        const piece of generate(model, reference.prompt_ids, {
+          maxTokens: 24,
+          sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed },
+        })
+      ) {
         ids.push(piece.token);
       }
       return ids;
@@ -109,7 +118,10 @@ Deno.test("the same seed gives the same sampled text; another seed usually diffe
     assertEquals(await sampleText(11), first);
     const others = [];
     for (const seed of [12, 13, 14]) others.push(await sampleText(seed)); // one slot: sequential runs
-    assert(others.some((ids) => JSON.stringify(ids) !== JSON.stringify(first)), "three other seeds gave identical text");
+    assert(
+      others.some((ids) => JSON.stringify(ids) !== JSON.stringify(first)),
+      "three other seeds gave identical text",
+    );
   } finally {
     model.close();
   }

@@ -5,7 +5,14 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { createReferenceBackend } from "../../src/backend/reference/reference_backend.ts";
 import { GgufFile, memorySource } from "../../src/gguf/mod.ts";
-import { computeLogits, createWorkspace, embedTokens, type ForwardContext, forwardTokens, runLayers } from "../../src/model/forward.ts";
+import {
+  computeLogits,
+  createWorkspace,
+  embedTokens,
+  type ForwardContext,
+  forwardTokens,
+  runLayers,
+} from "../../src/model/forward.ts";
 import { modelConfigFromGguf } from "../../src/model/model_config.ts";
 import { type LayerRange, loadModelWeights } from "../../src/model/model_weights.ts";
 
@@ -60,7 +67,13 @@ Deno.test("a layer range outside the model is refused", async () => {
   const file = await GgufFile.open(memorySource(bytes));
   const cfg = modelConfigFromGguf(file.header);
   await rejects(
-    () => loadModelWeights(file, createReferenceBackend(), cfg, { start: 3, end: 9, embedding: false, head: true }),
+    () =>
+      loadModelWeights(file, createReferenceBackend(), cfg, {
+        start: 3,
+        end: 9,
+        embedding: false,
+        head: true,
+      }),
     /layer range 3..9 outside the model's 5 layers/,
   );
   assert(cfg.layers === 5);

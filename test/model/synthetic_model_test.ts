@@ -4,7 +4,12 @@
  * The quantised variants share the F32 model's random draws (same seed), so their logits must stay close
  * to the F32 model's: a check that every storage type loads and runs through the real forward pass.
  */
-import { deepStrictEqual as assertEquals, notDeepStrictEqual as assertNotEquals, ok as assert, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as assertEquals,
+  notDeepStrictEqual as assertNotEquals,
+  ok as assert,
+  rejects,
+} from "node:assert/strict";
 import { createReferenceBackend } from "../../src/backend/reference/reference_backend.ts";
 import { generate, prefill } from "../../src/engine/generate.ts";
 import { loadModel } from "../../src/engine/loaded_model.ts";
@@ -54,7 +59,15 @@ for (const arch of ["llama", "qwen2"] as const) {
     const file = await openGguf(path);
     try {
       const cfg = modelConfigFromGguf(file.header);
-      assertEquals([cfg.arch, cfg.dim, cfg.layers, cfg.heads, cfg.kvHeads, cfg.ffn, cfg.ctx], [arch, 64, 2, 4, 2, 96, 64]);
+      assertEquals([cfg.arch, cfg.dim, cfg.layers, cfg.heads, cfg.kvHeads, cfg.ffn, cfg.ctx], [
+        arch,
+        64,
+        2,
+        4,
+        2,
+        96,
+        64,
+      ]);
       assertEquals(cfg.qkvBias, arch === "qwen2");
       assertEquals(cfg.rope.neox, arch === "qwen2");
       assert(file.header.metadata.has("tokenizer.ggml.tokens"));
@@ -73,12 +86,18 @@ for (const arch of ["llama", "qwen2"] as const) {
       try {
         const logits = await prefill(model, prompt, 0);
         const error = relativeL2(logits, expected);
-        assert(error > 0 && error < tolerance, `${GgmlType[type]}: relative L2 ${error} (allowed ${tolerance})`);
+        assert(
+          error > 0 && error < tolerance,
+          `${GgmlType[type]}: relative L2 ${error} (allowed ${tolerance})`,
+        );
         const ids: number[] = [];
         for await (const piece of generate(model, prompt, { maxTokens: 12, sampling: { temperature: 0 } })) {
           ids.push(piece.token);
         }
-        assert(ids.length > 0 && ids.every((id) => id >= 0 && id < model.cfg.vocab), `${GgmlType[type]}: ${ids}`);
+        assert(
+          ids.length > 0 && ids.every((id) => id >= 0 && id < model.cfg.vocab),
+          `${GgmlType[type]}: ${ids}`,
+        );
       } finally {
         model.close();
       }
@@ -87,7 +106,17 @@ for (const arch of ["llama", "qwen2"] as const) {
 }
 
 Deno.test("the same seed writes byte-identical models and another seed does not", async () => {
-  const spec: SyntheticModelSpec = { arch: "llama", dim: 32, layers: 1, heads: 2, kvHeads: 1, ffn: 64, ctx: 32, type: GgmlType.Q8_0, seed: 3 };
+  const spec: SyntheticModelSpec = {
+    arch: "llama",
+    dim: 32,
+    layers: 1,
+    heads: 2,
+    kvHeads: 1,
+    ffn: 64,
+    ctx: 32,
+    type: GgmlType.Q8_0,
+    seed: 3,
+  };
   const a = await Deno.readFile(await makeModel(spec));
   const renamed = `${dir}/copy.gguf`;
   const vocab = await openGguf(VOCABS.llama);
@@ -101,8 +130,21 @@ Deno.test("the same seed writes byte-identical models and another seed does not"
 Deno.test("a spec with inconsistent shapes is refused with the field named", async () => {
   const vocab = await openGguf(VOCABS.llama);
   try {
-    const bad: SyntheticModelSpec = { arch: "llama", dim: 30, layers: 1, heads: 4, kvHeads: 1, ffn: 64, ctx: 32, type: GgmlType.F32, seed: 1 };
-    await rejects(() => writeSyntheticModel(bad, vocab, `${dir}/bad.gguf`), /--dim 30 is not a multiple of --heads 4/);
+    const bad: SyntheticModelSpec = {
+      arch: "llama",
+      dim: 30,
+      layers: 1,
+      heads: 4,
+      kvHeads: 1,
+      ffn: 64,
+      ctx: 32,
+      type: GgmlType.F32,
+      seed: 1,
+    };
+    await rejects(
+      () => writeSyntheticModel(bad, vocab, `${dir}/bad.gguf`),
+      /--dim 30 is not a multiple of --heads 4/,
+    );
   } finally {
     vocab.close();
   }

@@ -5,8 +5,10 @@
 //! every thread calls `run(desc, tid, nth)`; each kernel splits its independent items (matrix rows, token
 //! rows, (token, head) pairs) into `nth` contiguous ranges and does range `tid`.
 
-use crate::{act_quant, attention, dequant, elementwise, matmul_float, matmul_quant, norm, rope, softmax};
+use crate::{act_quant, attention, dequant, elementwise, matmul_float, matmul_quant, norm, probe, rope, softmax};
 
+/// Does nothing: measures the cost of one synchronised dispatch.
+pub const OP_NOP: u32 = 0;
 pub const OP_MATMUL: u32 = 1;
 pub const OP_QUANT_A8: u32 = 2;
 pub const OP_QUANT_A8K: u32 = 3;
@@ -18,6 +20,7 @@ pub const OP_ADD: u32 = 8;
 pub const OP_SOFTMAX: u32 = 9;
 pub const OP_EMBED: u32 = 10;
 pub const OP_ADD_BIAS: u32 = 11;
+pub const OP_PROBE: u32 = 12;
 
 /// Weight type codes: ggml's type ids.
 pub const TYPE_F32: u32 = 0;
@@ -36,11 +39,6 @@ impl Desc {
     #[inline(always)]
     pub fn u(self, i: usize) -> usize {
         unsafe { *self.0.add(i) as usize }
-    }
-    /// Word `i` as a pointer into linear memory.
-    #[inline(always)]
-    pub fn p(self, i: usize) -> *mut u8 {
-        self.u(i) as *mut u8
     }
     /// Word `i` reinterpreted as f32.
     #[inline(always)]
@@ -70,6 +68,7 @@ pub unsafe extern "C" fn run(desc: u32, tid: u32, nth: u32) -> u32 {
     let d = Desc(desc as *const u32);
     let (tid, nth) = (tid as usize, nth.max(1) as usize);
     match d.u(0) as u32 {
+        OP_NOP => {}
         OP_MATMUL => match d.u(1) as u32 {
             TYPE_F32 | TYPE_F16 => matmul_float::job(d, tid, nth),
             TYPE_Q4_0 | TYPE_Q8_0 | TYPE_Q4_K | TYPE_Q6_K => matmul_quant::job(d, tid, nth),
@@ -89,6 +88,7 @@ pub unsafe extern "C" fn run(desc: u32, tid: u32, nth: u32) -> u32 {
             }
         }
         OP_ADD_BIAS => elementwise::job_add_bias(d, tid, nth),
+        OP_PROBE => probe::job(d, tid, nth),
         _ => return 1,
     }
     0

@@ -94,7 +94,9 @@ class ReferenceBackend implements Backend {
     const dim = table.cols;
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i];
-      if (token < 0 || token >= table.rows) throw new RangeError(`token id ${token} outside vocabulary of ${table.rows}`);
+      if (token < 0 || token >= table.rows) {
+        throw new RangeError(`token id ${token} outside vocabulary of ${table.rows}`);
+      }
       o.set(w.subarray(token * dim, (token + 1) * dim), i * dim);
     }
   }
@@ -211,7 +213,9 @@ class ReferenceBackend implements Backend {
         }
         for (let d = 0; d < headDim; d++) {
           let acc = 0;
-          for (let t = 0; t <= last; t++) acc += scores[t] * c.v[c.offset(slot, layer, t) + kvHead * headDim + d];
+          for (let t = 0; t <= last; t++) {
+            acc += scores[t] * c.v[c.offset(slot, layer, t) + kvHead * headDim + d];
+          }
           o[qOff + d] = acc / total;
         }
       }
@@ -256,7 +260,9 @@ class ReferenceBackend implements Backend {
 }
 
 function checkPlacement(spec: KvCacheSpec, layer: number, slot: number, pos: number): void {
-  if (layer < 0 || layer >= spec.layers) throw new RangeError(`layer ${layer} outside KV cache of ${spec.layers}`);
+  if (layer < 0 || layer >= spec.layers) {
+    throw new RangeError(`layer ${layer} outside KV cache of ${spec.layers}`);
+  }
   if (slot < 0 || slot >= spec.slots) throw new RangeError(`slot ${slot} outside KV cache of ${spec.slots}`);
   if (pos < 0 || pos >= spec.ctx) throw new RangeError(`position ${pos} outside context of ${spec.ctx}`);
 }

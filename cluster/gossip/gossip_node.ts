@@ -1,0 +1,469 @@
+/**
+ * # edgering gossip ring — SWIM with Lifeguard
+ *
+ * Every node keeps a member table (name, address, metadata, incarnation, status) and converges on
+ * the same view as every other node without any coordinator:
+ *
+ * - **Failure detection** (`prober.ts`): once per probe interval, ping the next member in a
+ *   shuffled round-robin; on silence ask k peers to ping it (they nack if they cannot) and try a
+ *   TCP ping; still silent → *suspect* it.
+ * - **Suspicion** (`member_table.ts`, `suspicion.ts`): a suspect member has a timer of
+ *   suspicionMult·log10(N)·interval, started up to suspicionMaxTimeoutMult times longer and
+ *   shortened by each independent confirmation (Lifeguard). When it fires the member is *dead*.
+ *   A member that hears it is suspected refutes by bumping its incarnation; the newer incarnation
+ *   wins everywhere.
+ * - **Local health** (`awareness.ts`): missed nacks and refutations mean *we* are slow; our probe
+ *   interval stretches up to awarenessMaxMultiplier× so a stalled node does not accuse others.
+ * - **Dissemination** (`broadcast_queue.ts`): every state change is queued (newest per member) and
+ *   piggybacked on pings and acks, plus a gossip round to a few random members every gossip
+ *   interval, each message sent retransmitMult·ceil(log10(N+1)) times.
+ * - **Anti-entropy**: a periodic TCP push-pull exchanges full state with one random member; the
+ *   same exchange is how a node joins. Failed members are retried now and then (Serf's reconnect)
+ *   so that the two halves of a healed partition merge.
+ * - **Leave**: broadcast our own "dead" (which peers record as *left*, not failed), then stop.
+ *
+ * Time, randomness and the network come in through {@link Clock}, {@link Rng} and
+ * {@link Transport}, so the same class runs on real sockets and in the deterministic simulator.
+ *
+ * @example
+ * ```ts
+ * const transport = await NetTransport.listen({ hostname: "127.0.0.1", port: 7946 });
+ * const node = new GossipNode({ config: localConfig("node-a"), transport });
+ * node.start();
+ * await node.join(["127.0.0.1:7947"]);
+ * console.log(node.members().map((m) => m.name));
+ * ```
+ *
+ * @module
+ */
+
+import { Awareness } from "./awareness.ts";
+import { BroadcastQueue } from "./broadcast_queue.ts";
+import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import {
+  COMPOUND_HEADER_OVERHEAD,
+  COMPOUND_PART_OVERHEAD,
+  decodeMessage,
+  decodePacket,
+  encodeCompound,
+  encodeMessage,
+} from "./codec.ts";
+import { type GossipConfig, MAX_DATAGRAM_BYTES, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from "./config.ts";
+import { GossipError, GossipRequestError, JoinError, UnknownMessageTypeError } from "./errors.ts";
+import { type MemberEvent, type MemberState, MemberTable } from "./member_table.ts";
+import { ACK_PAYLOAD_MAX_BYTES, type Message, MemberStatus, MessageType, type ProtocolVersions } from "./messages.ts";
+import { Prober, type ProbeStats } from "./prober.ts";
+import { verifyPushPull } from "./push_pull.ts";
+import { randomInt, type Rng, systemRng } from "./rng.ts";
+import { initialIncarnation, pushPullScaleMs } from "./timing.ts";
+import type { Transport } from "./transport.ts";
+
+/** Everything a {@link GossipNode} needs; only `config` and `transport` are required. */
+export interface GossipNodeOptions {
+  config: GossipConfig;
+  transport: Transport;
+  clock?: Clock;
+  rng?: Rng;
+  /** Static capability metadata (≤ 512 bytes). */
+  meta?: Uint8Array;
+  /** Starting incarnation; defaults to the current Unix second (see `initialIncarnation`). */
+  incarnation?: number;
+  onEvent?: (event: MemberEvent) => void;
+  /** Live load to attach to every ack we send (≤ 256 bytes). */
+  ackPayload?: () => Uint8Array;
+  log?: (level: "debug" | "info" | "warn", message: string) => void;
+}
+
+/** A member as reported by {@link GossipNode.members}. */
+export interface MemberInfo extends Readonly<MemberState> {
+  /** Last measured probe round trip (ms). */
+  rttMs?: number;
+  /** Payload of the last ack it sent us (its live load). */
+  ackPayload?: Uint8Array;
+}
+
+/** Packet and protocol counters. */
+export interface GossipStats extends ProbeStats {
+  packetsSent: number;
+  bytesSent: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  malformedPackets: number;
+  unknownMessages: number;
+  misdirectedPings: number;
+  handlerErrors: number;
+  streamsServed: number;
+  malformedStreams: number;
+  pushPulls: number;
+  pushPullsFailed: number;
+}
+
+/** A member we believe dead but hear from is synced with at most once per this many probe
+ * intervals: enough to revive it within seconds, few enough that a flapping peer cannot make us
+ * flood it with full-state exchanges. */
+const REVIVAL_SYNC_MIN_INTERVALS = 5;
+
+/** The versions this build advertises. */
+export const LOCAL_VERSIONS: ProtocolVersions = {
+  min: PROTOCOL_VERSION_MIN,
+  max: PROTOCOL_VERSION_MAX,
+  cur: PROTOCOL_VERSION_MAX,
+};
+
+export class GossipNode {
+  readonly config: GossipConfig;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly table: MemberTable;
+  readonly awareness: Awareness;
+  readonly queue: BroadcastQueue;
+  readonly prober: Prober;
+  readonly #stats = {
+    packetsSent: 0,
+    bytesSent: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    malformedPackets: 0,
+    unknownMessages: 0,
+    misdirectedPings: 0,
+    handlerErrors: 0,
+    streamsServed: 0,
+    malformedStreams: 0,
+    pushPulls: 0,
+    pushPullsFailed: 0,
+  };
+  #timers: TimerHandle[] = [];
+  #running = false;
+  #rtt = new Map<string, number>();
+  #payloads = new Map<string, Uint8Array>();
+  #revivalSyncAt = new Map<string, number>();
+  /** Failed (not left) members to retry, with when they failed. */
+  #failed = new Map<string, { addr: string; since: number }>();
+
+  constructor(readonly options: GossipNodeOptions) {
+    this.config = options.config;
+    this.transport = options.transport;
+    this.clock = options.clock ?? systemClock;
+    this.rng = options.rng ?? systemRng();
+    this.awareness = new Awareness(this.config.awarenessMaxMultiplier);
+    this.queue = new BroadcastQueue({ retransmitMult: this.config.retransmitMult, numNodes: () => this.table.numNodes });
+    this.table = new MemberTable({
+      localName: this.config.name,
+      config: this.config,
+      clock: this.clock,
+      rng: this.rng,
+      broadcast: (key, msg, onFinished) => this.queue.queue(key, msg, onFinished),
+      onRefute: () => this.awareness.applyDelta(1),
+      onEvent: (e) => this.#onEvent(e),
+    });
+    this.prober = new Prober({
+      config: this.config,
+      clock: this.clock,
+      table: this.table,
+      awareness: this.awareness,
+      transport: this.transport,
+      send: (to, parts) => this.#send(to, parts),
+      onPingComplete: (node, rtt, payload) => {
+        this.#rtt.set(node, rtt);
+        this.#payloads.set(node, payload);
+      },
+    });
+  }
+
+  /** Announces ourselves and starts the probe, gossip, push-pull and reconnect loops. */
+  start(): void {
+    if (this.#running) throw new GossipError(`gossip node ${this.config.name} already started`);
+    this.#running = true;
+    const inc = this.options.incarnation ?? initialIncarnation(this.clock.now());
+    this.table.bootstrap(this.transport.address, this.options.meta ?? new Uint8Array(0), LOCAL_VERSIONS, inc);
+    this.transport.listen({
+      onPacket: (from, data) => this.#onPacket(from, data),
+      onRequest: (from, data, reply) => this.#onRequest(from, data, reply),
+    });
+    const cfg = this.config;
+    // Random stagger so nodes started together do not tick in lockstep.
+    this.#loop(() => cfg.probeIntervalMs, () => this.prober.tick());
+    if (cfg.gossipNodes > 0) this.#loop(() => cfg.gossipIntervalMs, () => this.#gossip());
+    if (cfg.pushPullIntervalMs > 0) {
+      this.#loop(() => pushPullScaleMs(cfg.pushPullIntervalMs, this.table.numNodes), () => this.#pushPullRandom());
+    }
+    if (cfg.reconnectIntervalMs > 0) this.#loop(() => cfg.reconnectIntervalMs, () => this.#reconnect());
+  }
+
+  /**
+   * Joins a ring through seed addresses ("host:port") with a full-state exchange with each.
+   * Resolves with the number of seeds reached; rejects with {@link JoinError} if none answered.
+   */
+  join(seeds: readonly string[]): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (seeds.length === 0) return resolve(0);
+      let pending = seeds.length, ok = 0;
+      const failures: { seed: string; error: string }[] = [];
+      for (const seed of seeds) {
+        this.pushPull(seed, true, (err) => {
+          if (err) failures.push({ seed, error: err.message });
+          else ok++;
+          if (--pending === 0) ok > 0 ? resolve(ok) : reject(new JoinError(failures));
+        });
+      }
+    });
+  }
+
+  /** Full-state exchange with `addr`; `done` gets the error, if any. */
+  pushPull(addr: string, join: boolean, done: (err?: Error) => void = () => {}): void {
+    this.#stats.pushPulls++;
+    const local = encodeMessage({ type: MessageType.PushPull, join, vsn: LOCAL_VERSIONS, nodes: this.table.snapshot() });
+    this.transport.request(addr, local, this.config.tcpTimeoutMs, (res) => {
+      if (!this.#running) return done(new GossipError("node stopped"));
+      try {
+        if (!res.ok) throw res.error;
+        const reply = decodeMessage(res.data);
+        if (reply.type === MessageType.Error) throw new GossipRequestError(addr, `remote error: ${reply.message}`);
+        if (reply.type !== MessageType.PushPull) throw new GossipRequestError(addr, `unexpected reply type ${reply.type}`);
+        verifyPushPull(reply, this.table.members());
+        this.table.mergeState(reply.nodes);
+        done();
+      } catch (e) {
+        this.#stats.pushPullsFailed++;
+        this.#log("debug", `push-pull with ${addr} failed: ${(e as Error).message}`);
+        done(e as Error);
+      }
+    });
+  }
+
+  /**
+   * Leaves gracefully: broadcasts that we left and waits until the news was sent its full
+   * retransmit budget, or `timeoutMs`. Call {@link shutdown} afterwards.
+   */
+  leave(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const me = this.table.local();
+      this.table.leaving = true;
+      const others = this.table.members().some((m) => m.name !== me.name && m.status === MemberStatus.Alive);
+      if (!others) return resolve();
+      const timer = this.clock.setTimer(timeoutMs, resolve);
+      this.table.deadNode({ type: MessageType.Dead, incarnation: me.incarnation, node: me.name, from: me.name }, () => {
+        timer.cancel();
+        resolve();
+      });
+    });
+  }
+
+  /** Stops every loop and closes the transport. */
+  async shutdown(): Promise<void> {
+    this.#running = false;
+    for (const t of this.#timers) t.cancel();
+    this.prober.stop();
+    this.table.stop();
+    await this.transport.close();
+  }
+
+  /** Re-announces new metadata under a fresh incarnation. */
+  updateMeta(meta: Uint8Array): void {
+    this.table.updateLocal(meta);
+  }
+
+  /** All known members with their last RTT and ack payload. */
+  members(): MemberInfo[] {
+    return this.table.members().map((m) => ({ ...m, rttMs: this.#rtt.get(m.name), ackPayload: this.#payloads.get(m.name) }));
+  }
+
+  /** Counters, merged from the engine, the prober and the member table. */
+  stats(): GossipStats & MemberTable["stats"] {
+    return { ...this.#stats, ...this.prober.stats, ...this.table.stats };
+  }
+
+  /** Lifeguard health score (0 = healthy). */
+  get healthScore(): number {
+    return this.awareness.score;
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  #loop(intervalMs: () => number, fn: () => void): void {
+    const slot = this.#timers.length;
+    const arm = (delay: number) => {
+      this.#timers[slot] = this.clock.setTimer(delay, () => {
+        if (!this.#running) return;
+        arm(intervalMs());
+        this.#guard("timer", fn);
+      });
+    };
+    arm(this.rng.next() * intervalMs());
+  }
+
+  #guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.#stats.handlerErrors++;
+      this.#log("warn", `${what} handler error: ${(e as Error).stack ?? e}`);
+    }
+  }
+
+  /** Sends `parts` as one datagram, filling the spare room with queued broadcasts. */
+  #send(to: string, parts: Uint8Array[]): void {
+    let used = this.transport.packetOverhead + COMPOUND_HEADER_OVERHEAD;
+    for (const p of parts) used += COMPOUND_PART_OVERHEAD + p.length;
+    const extra = this.queue.getBroadcasts(COMPOUND_PART_OVERHEAD, MAX_DATAGRAM_BYTES - used);
+    const all = extra.length > 0 ? parts.concat(extra) : parts;
+    this.#sendRaw(to, all.length === 1 ? all[0] : encodeCompound(all));
+  }
+
+  #sendRaw(to: string, packet: Uint8Array): void {
+    this.#stats.packetsSent++;
+    this.#stats.bytesSent += packet.length;
+    this.transport.sendPacket(to, packet);
+  }
+
+  #gossip(): void {
+    const now = this.clock.now();
+    const cfg = this.config;
+    const targets = this.table.kRandomMembers(cfg.gossipNodes, (m) =>
+      m.name === cfg.name || m.status === MemberStatus.Left ||
+      (m.status === MemberStatus.Dead && now - m.stateChangeAt > cfg.gossipToTheDeadMs));
+    const room = MAX_DATAGRAM_BYTES - this.transport.packetOverhead - COMPOUND_HEADER_OVERHEAD;
+    for (const t of targets) {
+      const msgs = this.queue.getBroadcasts(COMPOUND_PART_OVERHEAD, room);
+      if (msgs.length === 0) return;
+      this.#sendRaw(t.addr, msgs.length === 1 ? msgs[0] : encodeCompound(msgs));
+    }
+  }
+
+  #pushPullRandom(): void {
+    const [peer] = this.table.kRandomMembers(1, (m) => m.name === this.config.name || m.status !== MemberStatus.Alive);
+    if (peer) this.pushPull(peer.addr, false);
+  }
+
+  /** Serf's reconnect: with probability failed/alive, retry one random failed member. */
+  #reconnect(): void {
+    const now = this.clock.now();
+    for (const [name, f] of this.#failed) {
+      if (now - f.since > this.config.reconnectTimeoutMs) this.#failed.delete(name);
+    }
+    if (this.#failed.size === 0) return;
+    let alive = 0;
+    for (const m of this.table.members()) if (m.status === MemberStatus.Alive || m.status === MemberStatus.Suspect) alive++;
+    if (this.rng.next() > this.#failed.size / Math.max(1, alive)) return;
+    const entries = [...this.#failed.values()];
+    this.pushPull(entries[randomInt(this.rng, entries.length)].addr, true);
+  }
+
+  #onEvent(e: MemberEvent): void {
+    if (e.member.name !== this.config.name) {
+      if (e.type === "dead") this.#failed.set(e.member.name, { addr: e.member.addr, since: e.at });
+      else if (e.type === "join" || e.type === "alive" || e.type === "left") {
+        this.#failed.delete(e.member.name);
+        this.#revivalSyncAt.delete(e.member.name);
+      }
+    }
+    this.options.onEvent?.(e);
+  }
+
+  #onPacket(from: string, data: Uint8Array): void {
+    if (!this.#running) return;
+    this.#stats.packetsReceived++;
+    this.#stats.bytesReceived += data.length;
+    let decoded: ReturnType<typeof decodePacket>;
+    try {
+      decoded = decodePacket(data);
+    } catch (e) {
+      this.#countBad(e);
+      return;
+    }
+    for (const e of decoded.errors) this.#countBad(e);
+    if (decoded.messages.length > 0) this.#noticeLife(from);
+    for (const m of decoded.messages) this.#guard("packet", () => this.#handle(from, m));
+  }
+
+  /**
+   * A well-formed datagram from a member we believe dead is evidence that it lives (a healed
+   * partition, or a refutation we missed). Sync state with it directly: it refutes our stale view
+   * and its reply carries the refutation back, instead of waiting for the next periodic push-pull.
+   * Rate-limited per member.
+   */
+  #noticeLife(from: string): void {
+    const m = this.table.byAddress(from);
+    if (!m || m.status !== MemberStatus.Dead || m.name === this.config.name) return;
+    const now = this.clock.now();
+    const last = this.#revivalSyncAt.get(m.name);
+    if (last !== undefined && now - last < REVIVAL_SYNC_MIN_INTERVALS * this.config.probeIntervalMs) return;
+    this.#revivalSyncAt.set(m.name, now);
+    this.pushPull(m.addr, false);
+  }
+
+  #countBad(e: unknown): void {
+    if (e instanceof UnknownMessageTypeError) this.#stats.unknownMessages++;
+    else this.#stats.malformedPackets++;
+  }
+
+  #handle(from: string, m: Message): void {
+    switch (m.type) {
+      case MessageType.Ping:
+        if (m.node !== "" && m.node !== this.config.name) {
+          this.#stats.misdirectedPings++;
+          return;
+        }
+        this.#send(from, [encodeMessage({ type: MessageType.Ack, seq: m.seq, payload: this.#ackPayload() })]);
+        return;
+      case MessageType.IndirectPing:
+        return this.prober.handleIndirectPing(from, m);
+      case MessageType.Ack:
+        return this.prober.handleAck(m.seq, m.payload);
+      case MessageType.Nack:
+        return this.prober.handleNack(m.seq);
+      case MessageType.Alive:
+        return this.table.aliveNode(m);
+      case MessageType.Suspect:
+        return this.table.suspectNode(m);
+      case MessageType.Dead:
+        return this.table.deadNode(m);
+      default:
+        // Stream-only messages arriving as datagrams.
+        this.#stats.malformedPackets++;
+    }
+  }
+
+  #onRequest(from: string, data: Uint8Array, reply: (data: Uint8Array) => void): void {
+    if (!this.#running) return;
+    this.#stats.streamsServed++;
+    const fail = (message: string) => reply(encodeMessage({ type: MessageType.Error, message }));
+    let m: Message;
+    try {
+      m = decodeMessage(data);
+    } catch (e) {
+      this.#stats.malformedStreams++;
+      return fail(`malformed request: ${(e as Error).message}`);
+    }
+    this.#guard("stream", () => {
+      if (m.type === MessageType.Ping) {
+        if (m.node !== "" && m.node !== this.config.name) return fail(`this is ${this.config.name}, not ${m.node}`);
+        return reply(encodeMessage({ type: MessageType.Ack, seq: m.seq, payload: this.#ackPayload() }));
+      }
+      if (m.type !== MessageType.PushPull) return fail(`unexpected stream message type ${m.type}`);
+      try {
+        verifyPushPull(m, this.table.members());
+      } catch (e) {
+        this.#log("warn", `refused push-pull from ${from}: ${(e as Error).message}`);
+        return fail((e as Error).message);
+      }
+      // Merge before replying (memberlist replies first): if the peer's view accuses us, our
+      // refutation then travels back in this very exchange instead of by gossip.
+      this.table.mergeState(m.nodes);
+      const nodes = this.table.snapshot();
+      reply(encodeMessage({ type: MessageType.PushPull, join: false, vsn: LOCAL_VERSIONS, nodes }));
+    });
+  }
+
+  #ackPayload(): Uint8Array {
+    const p = this.options.ackPayload?.() ?? new Uint8Array(0);
+    return p.length <= ACK_PAYLOAD_MAX_BYTES ? p : new Uint8Array(0);
+  }
+
+  #log(level: "debug" | "info" | "warn", message: string): void {
+    this.options.log?.(level, `[${this.config.name}] ${message}`);
+  }
+}

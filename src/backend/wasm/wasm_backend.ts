@@ -1,0 +1,664 @@
+/**
+ * The wasm backend: every op runs in SIMD WebAssembly kernels compiled from wasm/ (Rust, simd128, plus
+ * relaxed-SIMD integer dot loops where the engine has them), on a pool of threads sharing one memory.
+ *
+ * Execution is synchronous: each op runs to completion when called, split over the pool's threads when
+ * it is big enough to pay for the synchronisation (~1 µs while the workers spin). Weights stay in their
+ * GGUF type: F32, F16, Q8_0, Q4_0, Q4_K and Q6_K are read in block form by the kernels (Q4_0 and Q8_0
+ * rows are repacked in place at upload, quants before scales); other types are dequantised to F32 at
+ * upload. Matrix products with quantised weights quantise the activations per block to int8 first (as
+ * llama.cpp does), so they differ from the reference by that rounding; everything else is f32.
+ *
+ * Results never depend on the thread count, the batch a token is in, or the relaxed/simd128 choice.
+ *
+ * @example
+ * ```ts
+ * const backend = await createWasmBackend({ threads: 2 });
+ * const w = backend.uploadWeight({ name: "wq", type: GgmlType.Q4_0, dims: [64, 64] }, bytes);
+ * const x = backend.alloc(64);
+ * const y = backend.alloc(64);
+ * backend.write(x, input);
+ * backend.matmul(y, w, x, 1);
+ * console.log(await backend.read(y));
+ * backend.dispose();
+ * ```
+ */
+import type {
+  AttentionShape,
+  Backend,
+  KvCache,
+  KvCacheSpec,
+  RopeParams,
+  Tensor,
+  TokenPlacement,
+  Weight,
+  WeightSpec,
+} from "../backend.ts";
+import { dequantize, GgmlType, ggmlTypeInfo, tensorByteSize } from "../../quant/mod.ts";
+import { elementCount } from "../weight_shape.ts";
+import { WasmBackendError } from "./errors.ts";
+import { F32Word, FLAG_F16_NONFINITE, FLAG_RELAXED, Op, writeDesc } from "./job.ts";
+import { instantiateKernels, type KernelExports, kernelsModule, loadRelaxedModule } from "./kernels.ts";
+import { LinearMemory, Scratch } from "./linear_memory.ts";
+import { ThreadPool } from "./thread_pool.ts";
+
+/** Options of {@link createWasmBackend}. */
+export interface WasmBackendOptions {
+  /** threads running each big op, the caller included (default: all cores); more threads, more speed
+   * until memory bandwidth saturates */
+  readonly threads?: number;
+  /** use relaxed SIMD where the engine has it (default true); false forces the simd128 path, e.g. to
+   * compare the two */
+  readonly relaxed?: boolean;
+}
+
+/** Weight types the kernels read directly; others are dequantised to F32 at upload. */
+const NATIVE_TYPES: ReadonlySet<GgmlType> = new Set([
+  GgmlType.F32,
+  GgmlType.F16,
+  GgmlType.Q4_0,
+  GgmlType.Q8_0,
+  GgmlType.Q4_K,
+  GgmlType.Q6_K,
+]);
+
+/** Multiply-adds below which a matmul runs on the calling thread alone (dispatch costs ~1–2 µs). */
+const PARALLEL_MIN_MACS = 1 << 16;
+/** Elements below which elementwise ops, norms and RoPE run on the calling thread alone. */
+const PARALLEL_MIN_ELEMENTS = 1 << 15;
+/** Most threads a backend starts. */
+const MAX_THREADS = 64;
+
+class WasmTensor implements Tensor {
+  /** bumped by every op and write that changes the contents (keys the activation-quantisation cache) */
+  version = 0;
+  constructor(readonly owner: WasmBackend, readonly ptr: number, readonly length: number) {}
+}
+
+class WasmWeight implements Weight {
+  constructor(
+    readonly owner: WasmBackend,
+    readonly name: string,
+    readonly type: GgmlType,
+    readonly rows: number,
+    readonly cols: number,
+    /** type the bytes at `ptr` are stored in (F32 for dequantised non-native types) */
+    readonly storage: GgmlType,
+    readonly ptr: number,
+    /** byte offset of all rows·cols values as f32 (for norms and biases), or −1 when not kept */
+    readonly f32Ptr: number,
+    /** extra matmul flags (FLAG_F16_NONFINITE) */
+    readonly flags: number,
+    /** false for a Q8_0 weight holding −128, which the relaxed path cannot take */
+    readonly relaxedOk: boolean,
+  ) {}
+}
+
+class WasmKvCache implements KvCache {
+  constructor(
+    readonly owner: WasmBackend,
+    readonly spec: KvCacheSpec,
+    /** byte offsets of K and V, each f32 [slots, layers, ctx, kvDim] */
+    readonly k: number,
+    readonly v: number,
+  ) {}
+  /** element offset of (slot, layer, pos, 0) */
+  offset(slot: number, layer: number, pos: number): number {
+    const { layers, ctx, kvDim } = this.spec;
+    return ((slot * layers + layer) * ctx + pos) * kvDim;
+  }
+}
+
+/** Creates a wasm backend with its worker pool (resolves once every worker is ready). */
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new WasmBackendError(
+      "bad_argument",
+      `threads must be an integer in 1..${MAX_THREADS}, got ${threads}`,
+    );
+  }
+  const relaxed = options.relaxed === false ? null : await loadRelaxedModule();
+  const mem = new LinearMemory();
+  let k: KernelExports;
+  try {
+    k = instantiateKernels(kernelsModule, relaxed, mem.memory);
+    mem.reserveBelow(k.__heap_base.value as number);
+  } catch (e) {
+    if (e instanceof WasmBackendError) throw e;
+    throw new WasmBackendError("unsupported", `cannot instantiate the wasm kernels: ${String(e)}`);
+  }
+  const pool = await ThreadPool.create(threads, mem, kernelsModule, relaxed, (d, t, n) => k.run(d, t, n));
+  return new WasmBackend(mem, k, pool, relaxed !== null);
+}
+
+/** The SIMD WebAssembly CPU backend. Create with {@link createWasmBackend}. */
+export class WasmBackend implements Backend {
+  readonly name = "wasm" as const;
+  readonly description: string;
+  /** whether quantised matmuls use the relaxed-SIMD integer loops */
+  readonly relaxed: boolean;
+
+  readonly #mem: LinearMemory;
+  readonly #k: KernelExports;
+  readonly #pool: ThreadPool;
+  readonly #desc: number;
+  readonly #actA8: Scratch;
+  readonly #actA8K: Scratch;
+  readonly #indices: Scratch;
+  readonly #ropeTable: Scratch;
+  readonly #scores: Scratch;
+  readonly #repack: Scratch;
+  readonly #quantCache = new Map<
+    number,
+    { t: WasmTensor; version: number; n: number; cols: number; ptr: number }
+  >();
+  #rope: { params: RopeParams; pos: Int32Array; ptr: number } | null = null;
+  #probe: { ptr: number; bytes: number } | null = null;
+  #disposed = false;
+
+  /** @internal use {@link createWasmBackend} */
+  constructor(mem: LinearMemory, k: KernelExports, pool: ThreadPool, relaxed: boolean) {
+    this.#mem = mem;
+    this.#k = k;
+    this.#pool = pool;
+    this.relaxed = relaxed;
+    this.#desc = mem.alloc(128);
+    this.#actA8 = new Scratch(mem);
+    this.#actA8K = new Scratch(mem);
+    this.#indices = new Scratch(mem);
+    this.#ropeTable = new Scratch(mem);
+    this.#scores = new Scratch(mem);
+    this.#repack = new Scratch(mem);
+    this.description = `wasm simd128${relaxed ? " + relaxed SIMD" : ""}, ${pool.threads} thread${
+      pool.threads === 1 ? "" : "s"
+    }`;
+  }
+
+  /** Threads big ops are split over. */
+  get threads(): number {
+    return this.#pool.threads;
+  }
+
+  /** Bytes of linear memory in use (weights, activations, caches, scratch). */
+  get memoryBytes(): number {
+    return this.#mem.usedBytes;
+  }
+
+  uploadWeight(spec: WeightSpec, data: Uint8Array): Weight {
+    this.#live();
+    const info = ggmlTypeInfo(spec.type);
+    if (info === undefined) {
+      throw new WasmBackendError("unsupported", `${spec.name}: unknown ggml type ${spec.type}`);
+    }
+    const cols = spec.dims[0] ?? 1;
+    const count = elementCount(spec.dims);
+    const rows = cols === 0 ? 0 : count / cols;
+    const bytes = tensorByteSize(spec.type, spec.dims);
+    if (data.length < bytes) {
+      throw new WasmBackendError(
+        "bad_argument",
+        `${spec.name}: ${info.name} ${spec.dims} needs ${bytes} bytes, got ${data.length}`,
+      );
+    }
+    const mem = this.#mem;
+    const native = NATIVE_TYPES.has(spec.type);
+    const storage = native ? spec.type : GgmlType.F32;
+    let ptr: number;
+    let flags = 0;
+    let relaxedOk = true;
+    if (native) {
+      ptr = mem.alloc(bytes);
+      mem.u8.set(data.subarray(0, bytes), ptr);
+      if (spec.type === GgmlType.Q4_0 || spec.type === GgmlType.Q8_0) {
+        const quantBytes = spec.type === GgmlType.Q4_0 ? 16 : 32;
+        const nb = cols / 32;
+        const minusOnes = this.#k.repack_rows(
+          ptr,
+          rows,
+          nb,
+          quantBytes,
+          this.#repack.get(nb * (quantBytes + 2)),
+        );
+        relaxedOk = spec.type === GgmlType.Q4_0 || minusOnes === 0;
+      } else if (spec.type === GgmlType.F16 && this.#k.f16_nonfinite(ptr, count) !== 0) {
+        flags |= FLAG_F16_NONFINITE;
+      }
+    } else {
+      ptr = mem.alloc(count * 4);
+      dequantize(spec.type, data, count, new Float32Array(mem.memory.buffer, ptr, count));
+    }
+    // norms and biases read f32 vectors
+    let f32Ptr = storage === GgmlType.F32 ? ptr : -1;
+    if (f32Ptr < 0 && rows === 1) {
+      f32Ptr = mem.alloc(count * 4);
+      dequantize(spec.type, data, count, new Float32Array(mem.memory.buffer, f32Ptr, count));
+    }
+    return new WasmWeight(this, spec.name, spec.type, rows, cols, storage, ptr, f32Ptr, flags, relaxedOk);
+  }
+
+  alloc(length: number): Tensor {
+    this.#live();
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new WasmBackendError(
+        "bad_argument",
+        `tensor length must be a non-negative integer, got ${length}`,
+      );
+    }
+    return new WasmTensor(this, this.#mem.alloc(length * 4), length);
+  }
+
+  write(t: Tensor, data: Float32Array, offset = 0): void {
+    const tensor = this.#tensor(t);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > tensor.length) {
+      throw new WasmBackendError(
+        "bad_argument",
+        `write of ${data.length} values at ${offset} into a tensor of ${tensor.length}`,
+      );
+    }
+    this.#mem.f32.set(data, tensor.ptr / 4 + offset);
+    tensor.version++;
+  }
+
+  read(t: Tensor, length?: number): Promise<Float32Array> {
+    const tensor = this.#tensor(t);
+    const n = length ?? tensor.length;
+    if (!Number.isSafeInteger(n) || n < 0 || n > tensor.length) {
+      return Promise.reject(
+        new WasmBackendError("bad_argument", `read of ${n} values from a tensor of ${tensor.length}`),
+      );
+    }
+    return Promise.resolve(this.#mem.f32.slice(tensor.ptr / 4, tensor.ptr / 4 + n));
+  }
+
+  createKvCache(spec: KvCacheSpec): KvCache {
+    this.#live();
+    for (const key of ["layers", "slots", "ctx", "kvDim"] as const) {
+      if (!Number.isSafeInteger(spec[key]) || spec[key] <= 0) {
+        throw new WasmBackendError(
+          "bad_argument",
+          `KV cache ${key} must be a positive integer, got ${spec[key]}`,
+        );
+      }
+    }
+    const bytes = spec.slots * spec.layers * spec.ctx * spec.kvDim * 4;
+    const cache = new WasmKvCache(this, { ...spec }, this.#mem.alloc(bytes), this.#mem.alloc(bytes));
+    this.#scores.get(this.threads * spec.ctx * 4);
+    return cache;
+  }
+
+  embed(out: Tensor, table: Weight, tokens: Int32Array): void {
+    const o = this.#tensor(out);
+    const w = this.#weight(table);
+    const n = tokens.length;
+    this.#fits(o, n * w.cols, "embed output");
+    for (const token of tokens) {
+      if (!Number.isInteger(token) || token < 0 || token >= w.rows) {
+        throw new RangeError(`token id ${token} outside vocabulary of ${w.rows}`);
+      }
+    }
+    if (n === 0) return;
+    const idx = this.#indices.get(n * 4);
+    this.#mem.i32.set(tokens, idx / 4);
+    this.#job([Op.Embed, w.storage, w.ptr, w.cols, idx, n, o.ptr], n * w.cols >= PARALLEL_MIN_ELEMENTS);
+    o.version++;
+  }
+
+  matmul(out: Tensor, w: Weight, x: Tensor, n: number): void {
+    const o = this.#tensor(out);
+    const wt = this.#weight(w);
+    const xt = this.#tensor(x);
+    this.#count(n, "matmul n");
+    this.#fits(xt, n * wt.cols, "matmul input");
+    this.#fits(o, n * wt.rows, "matmul output");
+    if (o === xt) throw new WasmBackendError("bad_argument", "matmul output must not alias its input");
+    if (n === 0) return;
+    const parallel = wt.rows * wt.cols * n >= PARALLEL_MIN_MACS;
+    const s = wt.storage;
+    if (s === GgmlType.F32 || s === GgmlType.F16) {
+      this.#job([Op.Matmul, s, wt.ptr, wt.rows, wt.cols, xt.ptr, n, o.ptr, wt.flags], parallel);
+    } else {
+      const act = this.#quantised(xt, n, wt.cols, s === GgmlType.Q4_K || s === GgmlType.Q6_K);
+      const flags = wt.flags | (this.relaxed && wt.relaxedOk ? FLAG_RELAXED : 0);
+      this.#job([Op.Matmul, s, wt.ptr, wt.rows, wt.cols, act, n, o.ptr, flags], parallel);
+    }
+    o.version++;
+  }
+
+  addBias(x: Tensor, bias: Weight, n: number): void {
+    const xt = this.#tensor(x);
+    const b = this.#weight(bias);
+    const len = b.rows * b.cols;
+    this.#count(n, "addBias n");
+    this.#fits(xt, n * len, "addBias input");
+    if (b.f32Ptr < 0) throw new WasmBackendError("bad_argument", `${b.name} is not a vector`);
+    if (n === 0) return;
+    this.#job([Op.AddBias, xt.ptr, b.f32Ptr, n, len], n * len >= PARALLEL_MIN_ELEMENTS);
+    xt.version++;
+  }
+
+  rmsNorm(out: Tensor, x: Tensor, weight: Weight, n: number, eps: number): void {
+    const o = this.#tensor(out);
+    const xt = this.#tensor(x);
+    const w = this.#weight(weight);
+    const len = w.rows * w.cols;
+    this.#count(n, "rmsNorm n");
+    this.#fits(xt, n * len, "rmsNorm input");
+    this.#fits(o, n * len, "rmsNorm output");
+    if (w.f32Ptr < 0) throw new WasmBackendError("bad_argument", `${w.name} is not a vector`);
+    if (n === 0) return;
+    this.#job(
+      [Op.RmsNorm, o.ptr, xt.ptr, w.f32Ptr, n, len, new F32Word(eps)],
+      n * len >= PARALLEL_MIN_ELEMENTS,
+    );
+    o.version++;
+  }
+
+  rope(x: Tensor, n: number, nHeads: number, pos: Int32Array, p: RopeParams): void {
+    const xt = this.#tensor(x);
+    this.#count(n, "rope n");
+    this.#count(nHeads, "rope nHeads");
+    this.#fits(xt, n * nHeads * p.headDim, "rope input");
+    if (pos.length < n) {
+      throw new WasmBackendError("bad_argument", `rope: ${pos.length} positions for ${n} tokens`);
+    }
+    if (p.ropeDim % 2 !== 0 || p.ropeDim > p.headDim || p.ropeDim < 0) {
+      throw new WasmBackendError(
+        "bad_argument",
+        `rope: ropeDim ${p.ropeDim} must be even and ≤ headDim ${p.headDim}`,
+      );
+    }
+    if (p.freqFactors && p.freqFactors.length < p.ropeDim / 2) {
+      throw new WasmBackendError(
+        "bad_argument",
+        `rope: ${p.freqFactors.length} freq factors for ${p.ropeDim / 2} pairs`,
+      );
+    }
+    if (n === 0 || p.ropeDim === 0) return;
+    const table = this.#ropeTableFor(pos.subarray(0, n), p);
+    this.#job(
+      [Op.Rope, xt.ptr, n, nHeads, p.headDim, p.ropeDim, p.neox ? 1 : 0, table],
+      n * nHeads * p.ropeDim >= PARALLEL_MIN_ELEMENTS,
+    );
+    xt.version++;
+  }
+
+  kvStore(cache: KvCache, layer: number, k: Tensor, v: Tensor, n: number, at: TokenPlacement): void {
+    const c = this.#cache(cache);
+    const kt = this.#tensor(k);
+    const vt = this.#tensor(v);
+    const kvDim = c.spec.kvDim;
+    this.#count(n, "kvStore n");
+    this.#fits(kt, n * kvDim, "kvStore k");
+    this.#fits(vt, n * kvDim, "kvStore v");
+    this.#placements(at, n);
+    const f32 = this.#mem.f32;
+    for (let i = 0; i < n; i++) {
+      checkPlacement(c.spec, layer, at.slot[i], at.pos[i]);
+      const off = c.offset(at.slot[i], layer, at.pos[i]);
+      f32.copyWithin(c.k / 4 + off, kt.ptr / 4 + i * kvDim, kt.ptr / 4 + (i + 1) * kvDim);
+      f32.copyWithin(c.v / 4 + off, vt.ptr / 4 + i * kvDim, vt.ptr / 4 + (i + 1) * kvDim);
+    }
+  }
+
+  attention(
+    out: Tensor,
+    q: Tensor,
+    cache: KvCache,
+    layer: number,
+    n: number,
+    at: TokenPlacement,
+    shape: AttentionShape,
+  ): void {
+    const o = this.#tensor(out);
+    const qt = this.#tensor(q);
+    const c = this.#cache(cache);
+    const { nHeads, nKvHeads, headDim, scale } = shape;
+    this.#count(n, "attention n");
+    if (!(nHeads > 0 && nKvHeads > 0 && nHeads % nKvHeads === 0 && nKvHeads * headDim === c.spec.kvDim)) {
+      throw new WasmBackendError(
+        "bad_argument",
+        `attention: ${nHeads} heads, ${nKvHeads} kv heads of ${headDim} do not fit kvDim ${c.spec.kvDim}`,
+      );
+    }
+    const qDim = nHeads * headDim;
+    this.#fits(qt, n * qDim, "attention q");
+    this.#fits(o, n * qDim, "attention output");
+    if (o === qt) throw new WasmBackendError("bad_argument", "attention output must not alias q");
+    this.#placements(at, n);
+    let work = 0;
+    for (let i = 0; i < n; i++) {
+      checkPlacement(c.spec, layer, at.slot[i], at.pos[i]);
+      work += (at.pos[i] + 1) * qDim;
+    }
+    if (n === 0) return;
+    const idx = this.#indices.get(n * 8);
+    this.#mem.i32.set(at.slot.subarray(0, n), idx / 4);
+    this.#mem.i32.set(at.pos.subarray(0, n), idx / 4 + n);
+    const stride = c.spec.ctx * 4;
+    const scores = this.#scores.get(this.threads * stride);
+    const { layers, ctx, kvDim } = c.spec;
+    this.#job(
+      [
+        Op.Attention,
+        o.ptr,
+        qt.ptr,
+        c.k,
+        c.v,
+        n,
+        idx,
+        idx + n * 4,
+        nHeads,
+        nKvHeads,
+        headDim,
+        new F32Word(scale),
+      ]
+        .concat([layers, ctx, kvDim, layer, scores, stride]),
+      n * nHeads >= 2 && work >= PARALLEL_MIN_ELEMENTS,
+    );
+    o.version++;
+  }
+
+  siluMul(out: Tensor, gate: Tensor, up: Tensor, length: number): void {
+    const [o, g, u] = [this.#tensor(out), this.#tensor(gate), this.#tensor(up)];
+    this.#count(length, "siluMul length");
+    for (const t of [o, g, u]) this.#fits(t, length, "siluMul operand");
+    if (length === 0) return;
+    this.#job([Op.SiluMul, o.ptr, g.ptr, u.ptr, length], length >= PARALLEL_MIN_ELEMENTS);
+    o.version++;
+  }
+
+  add(out: Tensor, a: Tensor, b: Tensor, length: number): void {
+    const [o, at, bt] = [this.#tensor(out), this.#tensor(a), this.#tensor(b)];
+    this.#count(length, "add length");
+    for (const t of [o, at, bt]) this.#fits(t, length, "add operand");
+    if (length === 0) return;
+    this.#job([Op.Add, o.ptr, at.ptr, bt.ptr, length], length >= PARALLEL_MIN_ELEMENTS);
+    o.version++;
+  }
+
+  softmax(x: Tensor, n: number, rowLength: number): void {
+    const xt = this.#tensor(x);
+    this.#count(n, "softmax n");
+    this.#count(rowLength, "softmax rowLength");
+    this.#fits(xt, n * rowLength, "softmax input");
+    if (n === 0 || rowLength === 0) return;
+    this.#job([Op.Softmax, xt.ptr, n, rowLength], n > 1 && n * rowLength >= PARALLEL_MIN_ELEMENTS);
+    xt.version++;
+  }
+
+  gatherRows(out: Tensor, x: Tensor, rows: Int32Array, rowLength: number): void {
+    const o = this.#tensor(out);
+    const xt = this.#tensor(x);
+    this.#count(rowLength, "gatherRows rowLength");
+    this.#fits(o, rows.length * rowLength, "gatherRows output");
+    // a copy out of the same tensor would read rows already overwritten
+    if (o === xt) throw new WasmBackendError("bad_argument", "gatherRows output must not alias its input");
+    const available = Math.floor(xt.length / Math.max(rowLength, 1));
+    const f32 = this.#mem.f32;
+    for (let j = 0; j < rows.length; j++) {
+      const r = rows[j];
+      if (!Number.isInteger(r) || r < 0 || r >= available) {
+        throw new RangeError(`row ${r} outside a tensor of ${available} rows`);
+      }
+      const src = xt.ptr / 4 + r * rowLength;
+      f32.copyWithin(o.ptr / 4 + j * rowLength, src, src + rowLength);
+    }
+    o.version++;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#pool.terminate();
+    this.#quantCache.clear();
+  }
+
+  /**
+   * Measures one synchronised dispatch of an empty job on all threads, µs (the per-op synchronisation
+   * cost; a forward pass pays it once per parallel op).
+   */
+  measureDispatch(iterations = 10000): number {
+    this.#live();
+    writeDesc(this.#mem, this.#desc, [Op.Nop]);
+    for (let i = 0; i < 100; i++) this.#pool.run(this.#desc);
+    const t0 = performance.now();
+    for (let i = 0; i < iterations; i++) this.#pool.run(this.#desc);
+    return ((performance.now() - t0) * 1000) / iterations;
+  }
+
+  /**
+   * STREAM-style read-only memory-bandwidth probe inside wasm: reads a `bytes` buffer with `threads`
+   * threads, `repeats` times after one warm-up pass, and returns the best GB/s (1e9 bytes/s).
+   */
+  probeBandwidth(bytes = 256 * 1024 * 1024, repeats = 5, threads = this.threads): number {
+    this.#live();
+    const size = Math.ceil(bytes / 64) * 64;
+    const buf = this.#probeBuffer(size);
+    const out = this.#indices.get(this.threads * 4);
+    writeDesc(this.#mem, this.#desc, [Op.Probe, buf, size, out]);
+    this.#pool.run(this.#desc, threads);
+    let best = Infinity;
+    for (let r = 0; r < repeats; r++) {
+      const t0 = performance.now();
+      this.#pool.run(this.#desc, threads);
+      best = Math.min(best, performance.now() - t0);
+    }
+    return size / (best / 1000) / 1e9;
+  }
+
+  #probeBuffer(bytes: number): number {
+    if (this.#probe === null || this.#probe.bytes < bytes) {
+      const ptr = this.#mem.alloc(bytes);
+      // touch every page with non-zero bytes so the probe reads real memory, not the shared zero page
+      this.#mem.u8.fill(1, ptr, ptr + bytes);
+      this.#probe = { ptr, bytes };
+    }
+    return this.#probe.ptr;
+  }
+
+  /** Runs a job, on all threads when `parallel`, else on the calling thread. */
+  #job(words: readonly (number | F32Word)[], parallel: boolean): void {
+    this.#live();
+    writeDesc(this.#mem, this.#desc, words);
+    this.#pool.run(this.#desc, parallel ? this.threads : 1);
+  }
+
+  /** Byte offset of x's first n rows quantised for a matmul (A8, or A8K for K-quant weights), cached. */
+  #quantised(x: WasmTensor, n: number, cols: number, k: boolean): number {
+    const key = k ? 1 : 0;
+    const hit = this.#quantCache.get(key);
+    if (hit && hit.t === x && hit.version === x.version && hit.n === n && hit.cols === cols) return hit.ptr;
+    const bytes = k
+      ? n * cols + n * (cols / 256 + cols / 16 + cols / 32) * 4
+      : n * cols + n * (cols / 32) * 8;
+    const ptr = (k ? this.#actA8K : this.#actA8).get(bytes);
+    this.#job(
+      [k ? Op.QuantA8K : Op.QuantA8, x.ptr, n, cols, ptr],
+      n * cols >= PARALLEL_MIN_ELEMENTS && n > 1,
+    );
+    this.#quantCache.set(key, { t: x, version: x.version, n, cols, ptr });
+    return ptr;
+  }
+
+  /** Byte offset of the f64 (cos, sin) table [n][ropeDim/2][2] for these positions (reused when repeated). */
+  #ropeTableFor(pos: Int32Array, p: RopeParams): number {
+    const cached = this.#rope;
+    if (cached && cached.params === p && sameInts(cached.pos, pos)) return cached.ptr;
+    const half = p.ropeDim / 2;
+    const ptr = this.#ropeTable.get(pos.length * half * 16);
+    const f64 = this.#mem.f64;
+    for (let i = 0; i < pos.length; i++) {
+      for (let pair = 0; pair < half; pair++) {
+        // the reference backend's formula, operation for operation
+        const factor = p.freqFactors ? p.freqFactors[pair] : 1;
+        const theta = pos[i] * Math.pow(p.freqBase, (-2 * pair) / p.ropeDim) / factor;
+        f64[ptr / 8 + (i * half + pair) * 2] = Math.cos(theta);
+        f64[ptr / 8 + (i * half + pair) * 2 + 1] = Math.sin(theta);
+      }
+    }
+    this.#rope = { params: p, pos: pos.slice(), ptr };
+    return ptr;
+  }
+
+  #live(): void {
+    if (this.#disposed) throw new WasmBackendError("disposed", "wasm backend used after dispose()");
+  }
+
+  #tensor(t: Tensor): WasmTensor {
+    this.#live();
+    if (!(t instanceof WasmTensor) || t.owner !== this) {
+      throw new WasmBackendError("bad_argument", "tensor was not allocated by this wasm backend");
+    }
+    return t;
+  }
+
+  #weight(w: Weight): WasmWeight {
+    if (!(w instanceof WasmWeight) || w.owner !== this) {
+      throw new WasmBackendError("bad_argument", `weight ${w.name} was not uploaded to this wasm backend`);
+    }
+    return w;
+  }
+
+  #cache(c: KvCache): WasmKvCache {
+    if (!(c instanceof WasmKvCache) || c.owner !== this) {
+      throw new WasmBackendError("bad_argument", "KV cache was not created by this wasm backend");
+    }
+    return c;
+  }
+
+  #count(n: number, what: string): void {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new WasmBackendError("bad_argument", `${what} must be a non-negative integer, got ${n}`);
+    }
+  }
+
+  #fits(t: WasmTensor, need: number, what: string): void {
+    if (need > t.length) {
+      throw new WasmBackendError("bad_argument", `${what}: needs ${need} values, tensor holds ${t.length}`);
+    }
+  }
+
+  #placements(at: TokenPlacement, n: number): void {
+    if (at.slot.length < n || at.pos.length < n) {
+      throw new WasmBackendError(
+        "bad_argument",
+        `placement of ${at.slot.length} slots / ${at.pos.length} positions for ${n} tokens`,
+      );
+    }
+  }
+}
+
+function checkPlacement(spec: KvCacheSpec, layer: number, slot: number, pos: number): void {
+  if (!Number.isInteger(layer) || layer < 0 || layer >= spec.layers) {
+    throw new RangeError(`layer ${layer} outside KV cache of ${spec.layers}`);
+  }
+  if (slot < 0 || slot >= spec.slots) throw new RangeError(`slot ${slot} outside KV cache of ${spec.slots}`);
+  if (pos < 0 || pos >= spec.ctx) throw new RangeError(`position ${pos} outside context of ${spec.ctx}`);
+}
+
+function sameInts(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,670 @@
+/**
+ * The WebGPU backend: every Backend op as a WGSL compute dispatch, recorded into one command buffer
+ * that is submitted only when the host reads a result.
+ *
+ * Execution: each op validates its arguments on the host, packs its parameters (and any host arrays:
+ * token ids, slots/positions, rope tables) into the recorder's arenas, looks up its pipeline (cached per
+ * device and variant) and its bind group (cached per buffers: the arenas are bound with dynamic
+ * offsets, so a decode step binds the same groups as the one before), and records a dispatch. `read()`
+ * copies the tensor into a staging buffer, submits everything recorded and maps the copy: one submit
+ * and one readback per decode step, or fewer with the GPU-resident loop (gpu_decode.ts).
+ *
+ * Precision: activations are f32. With `f16` (default when the adapter has shader-f16) the KV cache is
+ * f16, halving attention's memory traffic; its results then differ from the reference by f16 rounding.
+ *
+ * @example
+ * ```ts
+ * const backend = await createWebGpuBackend({ allowFallback: true });
+ * const x = backend.alloc(4);
+ * backend.write(x, Float32Array.of(1, 2, 3, 4));
+ * backend.add(x, x, x, 4);
+ * await backend.read(x); // Float32Array [2, 4, 6, 8]
+ * ```
+ */
+import type {
+  AttentionShape,
+  Backend,
+  KvCache,
+  KvCacheSpec,
+  RopeParams,
+  Tensor,
+  TokenPlacement,
+  Weight,
+  WeightSpec,
+} from "../backend.ts";
+import { type GpuDevice, type GpuDeviceOptions, openGpuDevice } from "./gpu_device.ts";
+import {
+  createGpuKvCache,
+  createStorage,
+  GpuKvCache,
+  GpuTensor,
+  GpuTokenIds,
+  GpuWeight,
+  uploadGpuWeight,
+  type WeightChunk,
+} from "./gpu_resources.ts";
+import {
+  KERNELS,
+  type KernelSpec,
+  MATMUL_TILE_ROWS,
+  MATMUL_TILE_TOKENS,
+  MATVEC_ROWS,
+  MAX_HEAD_DIM,
+  WORKGROUP_SIZE,
+} from "./kernel_specs.ts";
+import type { ParamFields, ParamValues } from "./param_layout.ts";
+import { type KernelVariant, PipelineCache } from "./pipeline_cache.ts";
+import { type GpuStats, type IdBuffer, Recorder } from "./recorder.ts";
+import { ropeTable } from "./rope_table.ts";
+import { WebGpuError } from "./webgpu_error.ts";
+
+/** Options of {@link createWebGpuBackend}. */
+export interface WebGpuBackendOptions extends GpuDeviceOptions {
+  /**
+   * A device opened by {@link openGpuDevice} to share: pipelines are cached per device, so backends on
+   * one device compile each kernel once. dispose() leaves a shared device open.
+   */
+  readonly device?: GpuDevice;
+  /** Caps bytes per storage binding below the adapter's limit (tests use it to force weight splitting). */
+  readonly maxBindingBytes?: number;
+}
+
+/** Options of GPU sampling. */
+export interface GpuSampleOptions {
+  /** 0 = greedy (highest logit, lowest id on ties); > 0 = Gumbel-max draw from softmax(logits / T) */
+  readonly temperature?: number;
+  /** 32-bit seed of the draw; vary it per step */
+  readonly seed?: number;
+}
+
+/** The WebGPU backend, with the extras of a GPU-resident decode loop. */
+export interface WebGpuBackend extends Backend {
+  readonly name: "webgpu";
+  /** the KV cache is f16 */
+  readonly f16: boolean;
+  /** running on a software adapter */
+  readonly isFallback: boolean;
+  /** counters of GPU work since creation */
+  readonly stats: Readonly<GpuStats>;
+  /** Allocates `length` u32 token ids on the GPU, zeroed. */
+  createTokenIds(length: number): GpuTokenIds;
+  /** ids[offset + i] = token drawn from logits row i, for i < n (rows of `vocab` values). */
+  sampleTokens(
+    ids: GpuTokenIds,
+    offset: number,
+    logits: Tensor,
+    n: number,
+    vocab: number,
+    options?: GpuSampleOptions,
+  ): void;
+  /** out[i, :] = row ids[offset + i] of `table`, for i < n: embedding of tokens that never left the GPU. */
+  embedTokenIds(out: Tensor, table: Weight, ids: GpuTokenIds, offset: number, n: number): void;
+  /** Reads the first `count` ids once all recorded work has finished. */
+  readTokenIds(ids: GpuTokenIds, count: number): Promise<Int32Array>;
+  /** Records a copy kernel of `src` into `dst` (`length` f32, a multiple of 4): the roofline probe. */
+  copyTensor(dst: Tensor, src: Tensor, length: number): void;
+}
+
+/**
+ * Creates the WebGPU backend on the best adapter (or `options.adapter` / `options.device`).
+ * Throws WebGpuError "no_adapter" when there is none (or only a fallback one without allowFallback).
+ */
+export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+  const gpu = options.device ?? await openGpuDevice(options);
+  if (options.f16 === true && !gpu.f16) {
+    throw new WebGpuError(
+      "no_f16",
+      `f16 was requested but the device on ${gpu.description} has no shader-f16`,
+    );
+  }
+  const f16 = options.f16 ?? gpu.f16;
+  return new GpuBackend(gpu, f16, options.device === undefined, options.maxBindingBytes ?? Infinity);
+}
+
+/** A buffer bound to a kernel slot. */
+type Binding = IdBuffer;
+
+const asTensor = (t: Tensor): GpuTensor => t as GpuTensor;
+const asWeight = (w: Weight): GpuWeight => w as GpuWeight;
+
+/** The smallest batch the tiled matmul takes; below it the matvec (weight read once per token) wins. */
+const TILED_MIN_TOKENS = 3;
+
+class GpuBackend implements WebGpuBackend {
+  readonly name = "webgpu" as const;
+  readonly description: string;
+  readonly isFallback: boolean;
+  private readonly device: GPUDevice;
+  private readonly rec: Recorder;
+  private readonly pipelines: PipelineCache;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly owned: IdBuffer[] = [];
+  private ropeMemo?: { epoch: number; pos: Int32Array; params: RopeParams; offset: number };
+  private disposed = false;
+
+  constructor(
+    private readonly gpu: GpuDevice,
+    readonly f16: boolean,
+    private readonly ownsDevice: boolean,
+    private readonly maxBindingBytes: number,
+  ) {
+    this.device = gpu.device;
+    this.isFallback = gpu.isFallback;
+    this.description = `WebGPU on ${gpu.description}, ${f16 ? "f16" : "f32"} KV cache`;
+    this.rec = new Recorder(gpu);
+    this.pipelines = new PipelineCache(this.device);
+  }
+
+  get stats(): Readonly<GpuStats> {
+    return { ...this.rec.stats, pipelinesCreated: this.pipelines.created };
+  }
+
+  // ---- memory ----
+
+  uploadWeight(spec: WeightSpec, data: Uint8Array): Weight {
+    this.live();
+    const w = uploadGpuWeight(this.device, this.gpu.limits, spec, data, this.maxBindingBytes);
+    for (const c of w.chunks) {
+      this.owned.push(c.buf);
+      this.rec.stats.uploadedWeightBytes += c.buf.buffer.size;
+    }
+    return w;
+  }
+
+  alloc(length: number): Tensor {
+    this.live();
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new WebGpuError("bad_input", `cannot allocate ${length} values`);
+    }
+    const buf = createStorage(this.device, this.gpu.limits, length * 4, `tensor of ${length} f32`);
+    this.owned.push(buf);
+    return new GpuTensor(length, buf);
+  }
+
+  write(t: Tensor, data: Float32Array, offset = 0): void {
+    this.live();
+    const g = asTensor(t);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > g.length) {
+      throw new WebGpuError(
+        "bad_input",
+        `writing ${data.length} values at ${offset} overruns a tensor of ${g.length}`,
+      );
+    }
+    this.rec.upload(g.buf.buffer, offset * 4, data);
+  }
+
+  async read(t: Tensor, length = t.length): Promise<Float32Array> {
+    this.live();
+    const g = asTensor(t);
+    if (!Number.isSafeInteger(length) || length < 0 || length > g.length) {
+      throw new WebGpuError("bad_input", `cannot read ${length} values of a tensor of ${g.length}`);
+    }
+    if (length === 0) return new Float32Array(0);
+    return new Float32Array(await this.rec.readBytes(g.buf.buffer, length * 4));
+  }
+
+  createKvCache(spec: KvCacheSpec): KvCache {
+    this.live();
+    const cache = createGpuKvCache(this.device, this.gpu.limits, spec, this.f16);
+    this.owned.push(...cache.k, ...cache.v);
+    return cache;
+  }
+
+  createTokenIds(length: number): GpuTokenIds {
+    this.live();
+    const buf = createStorage(this.device, this.gpu.limits, length * 4, `${length} token ids`);
+    this.owned.push(buf);
+    return new GpuTokenIds(length, buf);
+  }
+
+  async readTokenIds(ids: GpuTokenIds, count: number): Promise<Int32Array> {
+    this.live();
+    if (!Number.isSafeInteger(count) || count < 0 || count > ids.length) {
+      throw new WebGpuError("bad_input", `cannot read ${count} of ${ids.length} token ids`);
+    }
+    if (count === 0) return new Int32Array(0);
+    return new Int32Array(await this.rec.readBytes(ids.buf.buffer, count * 4));
+  }
+
+  // ---- ops ----
+
+  embed(out: Tensor, table: Weight, tokens: Int32Array): void {
+    const w = asWeight(table);
+    for (const token of tokens) {
+      if (!Number.isInteger(token) || token < 0 || token >= w.rows) {
+        throw new RangeError(`token id ${token} outside vocabulary of ${w.rows}`);
+      }
+    }
+    this.checkLength(out, tokens.length * w.cols, "embed output");
+    if (tokens.length === 0) return;
+    this.embedFrom(out, w, tokens, undefined, 0, tokens.length);
+  }
+
+  embedTokenIds(out: Tensor, table: Weight, ids: GpuTokenIds, offset: number, n: number): void {
+    const w = asWeight(table);
+    this.checkLength(out, n * w.cols, "embed output");
+    if (offset < 0 || offset + n > ids.length) {
+      throw new WebGpuError("bad_input", `ids ${offset}..${offset + n} of ${ids.length}`);
+    }
+    if (n > 0) this.embedFrom(out, w, undefined, ids, offset, n);
+  }
+
+  private embedFrom(
+    out: Tensor,
+    w: GpuWeight,
+    tokens: Int32Array | undefined,
+    ids: GpuTokenIds | undefined,
+    idOffset: number,
+    n: number,
+  ): void {
+    const groups = this.groupsOf(w);
+    this.rec.reserve(w.chunks.length, tokens?.length ?? 0);
+    this.rec.begin();
+    const dataOff = tokens ? this.rec.pushData(tokens) : idOffset;
+    const data = ids ? ids.buf : this.rec.dataArena;
+    for (const chunk of w.chunks) {
+      this.dispatch(
+        KERNELS.embed,
+        { format: w.format },
+        { n, groups, cols4: w.cols / 4, row_base: chunk.rowStart, rows: chunk.rows, data_off: dataOff },
+        [data, asTensor(out).buf],
+        this.grid(Math.ceil((n * groups) / WORKGROUP_SIZE)),
+        chunk,
+      );
+    }
+  }
+
+  matmul(out: Tensor, w: Weight, x: Tensor, n: number): void {
+    const g = asWeight(w);
+    if (out === x) {
+      throw new WebGpuError("bad_input", `matmul of ${g.name}: the output must not alias the input`);
+    }
+    this.checkLength(x, n * g.cols, `matmul input of ${g.name}`);
+    this.checkLength(out, n * g.rows, `matmul output of ${g.name}`);
+    if (n === 0) return;
+    const groups = this.groupsOf(g);
+    const tiled = n >= TILED_MIN_TOKENS;
+    const spec = tiled ? KERNELS.matmul : KERNELS.matvec;
+    if (!tiled && n > this.gpu.limits.maxComputeWorkgroupsPerDimension) {
+      throw new WebGpuError("too_large", `batch ${n}`);
+    }
+    this.rec.reserve(g.chunks.length, 0);
+    this.rec.begin();
+    for (const chunk of g.chunks) {
+      const grid = tiled
+        ? [Math.ceil(chunk.rows / MATMUL_TILE_ROWS), this.dim(Math.ceil(n / MATMUL_TILE_TOKENS))]
+        : [...this.grid(Math.ceil(chunk.rows / MATVEC_ROWS)), n];
+      this.dispatch(
+        spec,
+        { format: g.format },
+        { rows: chunk.rows, groups, cols4: g.cols / 4, row_base: chunk.rowStart, out_stride: g.rows, n },
+        [asTensor(x).buf, asTensor(out).buf],
+        grid,
+        chunk,
+      );
+    }
+  }
+
+  addBias(x: Tensor, bias: Weight, n: number): void {
+    const b = this.vector(bias, "addBias");
+    this.checkLength(x, n * b.cols, "addBias input");
+    const total = n * b.cols;
+    if (total === 0) return;
+    this.simple(
+      KERNELS.add_bias,
+      { total, len: b.cols },
+      [asTensor(x).buf, b.chunks[0].buf],
+      this.grid(Math.ceil(total / WORKGROUP_SIZE)),
+    );
+  }
+
+  rmsNorm(out: Tensor, x: Tensor, weight: Weight, n: number, eps: number): void {
+    const w = this.vector(weight, "rmsNorm");
+    this.checkLength(x, n * w.cols, "rmsNorm input");
+    this.checkLength(out, n * w.cols, "rmsNorm output");
+    if (n === 0) return;
+    this.simple(KERNELS.rms_norm, { n, len: w.cols, eps }, [
+      asTensor(x).buf,
+      asTensor(out).buf,
+      w.chunks[0].buf,
+    ], this.grid(n));
+  }
+
+  rope(x: Tensor, n: number, nHeads: number, pos: Int32Array, params: RopeParams): void {
+    const half = params.ropeDim / 2;
+    if (!Number.isInteger(half) || half < 0 || params.ropeDim > params.headDim) {
+      throw new WebGpuError(
+        "bad_input",
+        `rope dimension ${params.ropeDim} must be even and ≤ head dim ${params.headDim}`,
+      );
+    }
+    if (pos.length < n) throw new WebGpuError("bad_input", `rope of ${n} tokens got ${pos.length} positions`);
+    this.checkLength(x, n * nHeads * params.headDim, "rope input");
+    const threads = n * nHeads * half;
+    if (threads === 0) return;
+    const tableWords = n * half * 2;
+    this.rec.reserve(1, tableWords);
+    this.rec.begin();
+    // q and k of every layer rotate by the same table: compute and stage it once per recording
+    const memo = this.ropeMemo;
+    let offset: number;
+    if (memo !== undefined && memo.epoch === this.rec.epoch && sameRope(memo, pos, n, params)) {
+      offset = memo.offset;
+    } else {
+      offset = this.rec.pushData(ropeTable(pos, n, params));
+      this.ropeMemo = { epoch: this.rec.epoch, pos: pos.slice(0, n), params, offset };
+    }
+    this.dispatch(
+      KERNELS.rope,
+      {},
+      { n, n_heads: nHeads, head_dim: params.headDim, half, neox: params.neox ? 1 : 0, data_off: offset },
+      [this.rec.dataArena, asTensor(x).buf],
+      this.grid(Math.ceil(threads / WORKGROUP_SIZE)),
+    );
+  }
+
+  kvStore(cache: KvCache, layer: number, k: Tensor, v: Tensor, n: number, at: TokenPlacement): void {
+    const c = cache as GpuKvCache;
+    const { kvDim, ctx } = c.spec;
+    this.checkPlacements(c.spec, layer, n, at);
+    this.checkLength(k, n * kvDim, "kvStore k");
+    this.checkLength(v, n * kvDim, "kvStore v");
+    if (n === 0) return;
+    this.rec.reserve(1, 2 * n);
+    this.rec.begin();
+    const dataOff = this.pushPlacement(n, at);
+    this.dispatch(
+      KERNELS.kv_store,
+      { kvF16: this.f16 },
+      { n, kv_dim: kvDim, ctx, data_off: dataOff },
+      [this.rec.dataArena, asTensor(k).buf, asTensor(v).buf, c.k[layer], c.v[layer]],
+      this.grid(Math.ceil((n * kvDim) / WORKGROUP_SIZE)),
+    );
+  }
+
+  attention(
+    out: Tensor,
+    q: Tensor,
+    cache: KvCache,
+    layer: number,
+    n: number,
+    at: TokenPlacement,
+    shape: AttentionShape,
+  ): void {
+    const c = cache as GpuKvCache;
+    const { nHeads, nKvHeads, headDim, scale } = shape;
+    if (out === q) throw new WebGpuError("bad_input", "attention output must not alias q");
+    if (nKvHeads < 1 || nHeads % nKvHeads !== 0 || nKvHeads * headDim !== c.spec.kvDim) {
+      throw new WebGpuError(
+        "bad_input",
+        `attention heads ${nHeads}/${nKvHeads}×${headDim} do not fit kvDim ${c.spec.kvDim}`,
+      );
+    }
+    if (headDim > MAX_HEAD_DIM) {
+      throw new WebGpuError("unsupported", `head dim ${headDim} exceeds ${MAX_HEAD_DIM}`);
+    }
+    this.checkPlacements(c.spec, layer, n, at);
+    this.checkLength(q, n * nHeads * headDim, "attention q");
+    this.checkLength(out, n * nHeads * headDim, "attention output");
+    if (n === 0) return;
+    this.rec.reserve(1, 2 * n);
+    this.rec.begin();
+    const dataOff = this.pushPlacement(n, at);
+    this.dispatch(
+      KERNELS.attention,
+      { kvF16: this.f16 },
+      {
+        n,
+        n_heads: nHeads,
+        group: nHeads / nKvHeads,
+        head_dim: headDim,
+        kv_dim: c.spec.kvDim,
+        ctx: c.spec.ctx,
+        scale,
+        data_off: dataOff,
+      },
+      [this.rec.dataArena, asTensor(q).buf, asTensor(out).buf, c.k[layer], c.v[layer]],
+      [this.dim(nHeads), this.dim(n)],
+    );
+  }
+
+  siluMul(out: Tensor, gate: Tensor, up: Tensor, length: number): void {
+    for (const t of [out, gate, up]) this.checkLength(t, length, "siluMul operand");
+    if (length === 0) return;
+    const bufs = [asTensor(gate).buf, asTensor(up).buf, asTensor(out).buf];
+    this.simple(KERNELS.silu_mul, { len: length }, bufs, this.grid(Math.ceil(length / WORKGROUP_SIZE)));
+  }
+
+  add(out: Tensor, a: Tensor, b: Tensor, length: number): void {
+    for (const t of [out, a, b]) this.checkLength(t, length, "add operand");
+    if (length === 0) return;
+    const bufs = [asTensor(a).buf, asTensor(b).buf, asTensor(out).buf];
+    this.simple(KERNELS.add, { len: length }, bufs, this.grid(Math.ceil(length / WORKGROUP_SIZE)));
+  }
+
+  softmax(x: Tensor, n: number, rowLength: number): void {
+    this.checkLength(x, n * rowLength, "softmax input");
+    if (n === 0 || rowLength === 0) return;
+    this.simple(KERNELS.softmax, { n, len: rowLength }, [asTensor(x).buf], this.grid(n));
+  }
+
+  gatherRows(out: Tensor, x: Tensor, rows: Int32Array, rowLength: number): void {
+    if (out === x) throw new WebGpuError("bad_input", "gatherRows output must not alias its input");
+    const available = rowLength > 0 ? Math.floor(x.length / rowLength) : 0;
+    for (const r of rows) {
+      if (!Number.isInteger(r) || r < 0 || r >= available) {
+        throw new RangeError(`row ${r} outside ${available} rows`);
+      }
+    }
+    this.checkLength(out, rows.length * rowLength, "gatherRows output");
+    const total = rows.length * rowLength;
+    if (total === 0) return;
+    this.rec.reserve(1, rows.length);
+    this.rec.begin();
+    const dataOff = this.rec.pushData(rows);
+    this.dispatch(
+      KERNELS.gather_rows,
+      {},
+      { count: rows.length, len: rowLength, data_off: dataOff },
+      [this.rec.dataArena, asTensor(x).buf, asTensor(out).buf],
+      this.grid(Math.ceil(total / WORKGROUP_SIZE)),
+    );
+  }
+
+  sampleTokens(
+    ids: GpuTokenIds,
+    offset: number,
+    logits: Tensor,
+    n: number,
+    vocab: number,
+    options: GpuSampleOptions = {},
+  ): void {
+    this.checkLength(logits, n * vocab, "sampled logits");
+    if (offset < 0 || offset + n > ids.length) {
+      throw new WebGpuError("bad_input", `ids ${offset}..${offset + n} of ${ids.length}`);
+    }
+    const temperature = options.temperature ?? 0;
+    if (!(temperature >= 0) || vocab < 1) {
+      throw new WebGpuError("bad_input", `temperature ${temperature}, vocab ${vocab}`);
+    }
+    if (n === 0) return;
+    this.simple(
+      KERNELS.sample,
+      { len: vocab, temperature, seed: (options.seed ?? 0) >>> 0, ids_off: offset },
+      [asTensor(logits).buf, ids.buf],
+      [this.dim(n)],
+    );
+  }
+
+  copyTensor(dst: Tensor, src: Tensor, length: number): void {
+    if (length % 4 !== 0) throw new WebGpuError("bad_input", `copy length ${length} is not a multiple of 4`);
+    this.checkLength(dst, length, "copy destination");
+    this.checkLength(src, length, "copy source");
+    if (dst === src || length === 0) return;
+    this.simple(
+      KERNELS.copy,
+      { len: length / 4 },
+      [asTensor(src).buf, asTensor(dst).buf],
+      this.grid(Math.ceil(length / 4 / WORKGROUP_SIZE)),
+    );
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.rec.dispose();
+    for (const b of this.owned) b.buffer.destroy();
+    this.owned.length = 0;
+    this.bindGroups.clear();
+    if (this.ownsDevice) this.device.destroy();
+  }
+
+  // ---- recording helpers ----
+
+  /** Records a kernel that needs no data arena. */
+  private simple<F extends ParamFields>(
+    spec: KernelSpec<F>,
+    values: ParamValues<F>,
+    bufs: Binding[],
+    grid: number[],
+  ): void {
+    this.rec.reserve(1, 0);
+    this.rec.begin();
+    this.dispatch(spec, {}, values, bufs, grid);
+  }
+
+  /** Records one dispatch of `spec` (after reserve/begin): pipeline and bind group from the caches. */
+  private dispatch<F extends ParamFields>(
+    spec: KernelSpec<F>,
+    variant: KernelVariant,
+    values: ParamValues<F>,
+    bufs: Binding[],
+    grid: number[],
+    chunk?: WeightChunk,
+  ): void {
+    this.live();
+    const shared = bufs.map((b, i) => {
+      const first = bufs.findIndex((o) => o.id === b.id);
+      if (first !== i && !(spec.bindings[i].accessor && spec.bindings[first].accessor)) {
+        if (spec.bindings[i].access === "read_write" || spec.bindings[first].access === "read_write") {
+          throw new WebGpuError(
+            "bad_input",
+            `${spec.name}: ${spec.bindings[i].name} must not alias ${spec.bindings[first].name}`,
+          );
+        }
+        return i; // two read-only bindings of one buffer are allowed as they are
+      }
+      return first;
+    });
+    const pipe = this.pipelines.get(spec, shared.some((s, i) => s !== i) ? { ...variant, shared } : variant);
+    const key = `${pipe.key}#${pipe.slots.map((s) => (s >= 0 ? bufs[s].id : "")).join(",")}#${
+      chunk?.buf.id ?? ""
+    }`;
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      const entries: GPUBindGroupEntry[] = [
+        {
+          binding: 0,
+          resource: { buffer: this.rec.paramArena.buffer, offset: 0, size: spec.params.byteSize },
+        },
+      ];
+      let section = 0;
+      pipe.slots.forEach((s, i) => {
+        if (s >= 0) {
+          entries.push({ binding: i + 1, resource: { buffer: bufs[s].buffer } });
+        } else {
+          const sec = chunk!.sections[section++];
+          entries.push({
+            binding: i + 1,
+            resource: { buffer: chunk!.buf.buffer, offset: sec.offset, size: sec.size },
+          });
+        }
+      });
+      group = this.device.createBindGroup({ layout: pipe.layout, entries });
+      this.bindGroups.set(key, group);
+      this.rec.stats.bindGroupsCreated++;
+    }
+    this.rec.dispatch(pipe.pipeline, group, this.rec.pushParams(spec.params, values), grid);
+  }
+
+  /** Pushes slots then positions of `n` tokens; returns their data offset. */
+  private pushPlacement(n: number, at: TokenPlacement): number {
+    const offset = this.rec.pushData(at.slot.subarray(0, n));
+    this.rec.pushData(at.pos.subarray(0, n));
+    return offset;
+  }
+
+  /** A 1-D count of workgroups as (x, y) within the per-dimension limit. */
+  private grid(workgroups: number): number[] {
+    const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    const x = Math.min(Math.max(workgroups, 1), max);
+    return [x, this.dim(Math.ceil(workgroups / x))];
+  }
+
+  private dim(count: number): number {
+    if (count > this.gpu.limits.maxComputeWorkgroupsPerDimension) {
+      throw new WebGpuError("too_large", `${count} workgroups exceed the adapter's per-dimension limit`);
+    }
+    return count;
+  }
+
+  /** 32-value groups per row (the last one zero-padded); rows must be whole vec4s. */
+  private groupsOf(w: GpuWeight): number {
+    if (w.cols % 4 !== 0) {
+      throw new WebGpuError("unsupported", `${w.name}: rows of ${w.cols} values are not a multiple of 4`);
+    }
+    return Math.ceil(w.cols / 32);
+  }
+
+  private vector(w: Weight, op: string): GpuWeight {
+    const g = asWeight(w);
+    if (g.rows !== 1) {
+      throw new WebGpuError("bad_input", `${op} needs a vector weight, ${g.name} has ${g.rows} rows`);
+    }
+    return g;
+  }
+
+  private checkLength(t: Tensor, need: number, what: string): void {
+    if (!Number.isSafeInteger(need) || need < 0 || need > t.length) {
+      throw new WebGpuError("bad_input", `${what} needs ${need} values, the tensor holds ${t.length}`);
+    }
+  }
+
+  private checkPlacements(spec: KvCacheSpec, layer: number, n: number, at: TokenPlacement): void {
+    if (at.slot.length < n || at.pos.length < n) {
+      throw new WebGpuError("bad_input", `placement of ${n} tokens is short`);
+    }
+    if (!Number.isInteger(layer) || layer < 0 || layer >= spec.layers) {
+      throw new RangeError(`layer ${layer} outside KV cache of ${spec.layers}`);
+    }
+    for (let i = 0; i < n; i++) {
+      if (!(at.slot[i] >= 0 && at.slot[i] < spec.slots)) {
+        throw new RangeError(`slot ${at.slot[i]} outside KV cache of ${spec.slots}`);
+      }
+      if (!(at.pos[i] >= 0 && at.pos[i] < spec.ctx)) {
+        throw new RangeError(`position ${at.pos[i]} outside context of ${spec.ctx}`);
+      }
+    }
+  }
+
+  private live(): void {
+    if (this.disposed) throw new WebGpuError("disposed", "the WebGPU backend was disposed");
+  }
+}
+
+function sameRope(
+  memo: { pos: Int32Array; params: RopeParams },
+  pos: Int32Array,
+  n: number,
+  p: RopeParams,
+): boolean {
+  const m = memo.params;
+  if (
+    memo.pos.length !== n || m.ropeDim !== p.ropeDim || m.freqBase !== p.freqBase ||
+    m.freqFactors !== p.freqFactors
+  ) {
+    return false;
+  }
+  for (let i = 0; i < n; i++) if (memo.pos[i] !== pos[i]) return false;
+  return true;
+}

@@ -1,0 +1,314 @@
+/**
+ * Continuous batching on one loaded model.
+ *
+ * Requests wait in a bounded FIFO queue; a sequence is admitted when a KV-cache slot is free (one slot
+ * per sequence is its KV memory). The engine loop then runs steps: each step feeds one token of every
+ * decoding sequence plus prefill chunks of newcomers (see `batch_plan.ts`) through ONE forward pass —
+ * `embedTokens` → `runLayers` → `computeLogits` with one output row per sequence that needs a next token —
+ * so the weights are read once per step for the whole batch. Finished and cancelled sequences leave at
+ * the step boundary and their slot goes to the next in the queue; nobody waits for a batch to "finish".
+ *
+ * Determinism: a sequence's tokens depend only on its own prompt, seed and KV slot, never on its
+ * batch-mates, because every op computes each token row on its own. On the reference backend batched and
+ * solo runs are bit-identical; a fast backend whose kernels vary the summation order with the batch size
+ * may differ in the last float bits, which can flip a greedy choice between two near-equal logits — the
+ * conformance tolerance (ARCHITECTURE.md) bounds that difference.
+ *
+ * The loop gives the event loop a macrotask turn at least every `yieldEveryMs` of compute, so HTTP
+ * requests, socket writes and client disconnects are handled while generation runs.
+ */
+import { computeLogits, embedTokens, runLayers } from "../model/forward.ts";
+import { ContextOverflowError, type GeneratedPiece } from "./generate.ts";
+import type { LoadedModel } from "./loaded_model.ts";
+import { planStep } from "./batch_plan.ts";
+import { defaultSamplingParams, type SamplingParams, validateSamplingParams } from "./sampler.ts";
+import { DrainingError, EngineError, QueueFullError } from "./scheduler_errors.ts";
+import { Sequence, type SequenceRequest, type SequenceSummary } from "./sequence.ts";
+
+/** Options of a {@link Scheduler}. */
+export interface SchedulerOptions {
+  /** requests allowed to wait for a slot beyond the free ones; more → QueueFullError */
+  readonly queueSize: number;
+  /** most prefill tokens per step while other sequences decode */
+  readonly prefillChunk: number;
+  /** longest compute stretch between event-loop turns, ms (default {@link DEFAULT_YIELD_EVERY_MS}) */
+  readonly yieldEveryMs?: number;
+  /** clock in ms (default performance.now) */
+  readonly now?: () => number;
+  /** seed for requests without one (default: crypto random) */
+  readonly randomSeed?: () => number;
+}
+
+/** Longest stretch of engine compute before the event loop gets a turn, ms. A turn costs about 1 ms. */
+export const DEFAULT_YIELD_EVERY_MS = 4;
+
+/** A submitted request: its pieces as they are generated, and its summary at the end. */
+export interface SequenceStream extends AsyncIterable<GeneratedPiece> {
+  readonly id: number;
+  readonly promptTokens: number;
+  /** resolves when the sequence ends, however it ends (never rejects) */
+  readonly done: Promise<SequenceSummary>;
+  /** Cancels the sequence (same as aborting the request's signal). */
+  cancel(): void;
+}
+
+/** Gauges and counters of the scheduler. */
+export interface SchedulerStats {
+  readonly queued: number;
+  readonly active: number;
+  readonly slots: number;
+  /** KV positions in use over all slots, and the total */
+  readonly kvTokens: number;
+  readonly kvCapacity: number;
+  readonly steps: number;
+  readonly prefillTokens: number;
+  readonly decodeTokens: number;
+  readonly draining: boolean;
+}
+
+/**
+ * Runs many sequences on one model with continuous batching.
+ *
+ * @example
+ * ```ts
+ * const model = await loadModel(path, createReferenceBackend(), { slots: 8, maxBatch: 64 });
+ * const scheduler = new Scheduler(model, { queueSize: 32, prefillChunk: 32 });
+ * const stream = scheduler.submit({ prompt: model.tokenizer.encode("Hi"), maxTokens: 16,
+ *   sampling: { ...defaultSamplingParams(), seed: 1 } });
+ * for await (const piece of stream) console.log(piece.text);
+ * console.log((await stream.done).finishReason);
+ * await scheduler.close();
+ * ```
+ */
+export class Scheduler {
+  private readonly queue: Sequence[] = [];
+  private readonly active: Sequence[] = [];
+  private readonly freeSlots: number[];
+  private readonly now: () => number;
+  private readonly yieldEveryMs: number;
+  private nextId = 1;
+  private wake?: () => void;
+  private stepping = false;
+  private draining = false;
+  private closed = false;
+  private readonly loopDone: Promise<void>;
+  private counters = { steps: 0, prefillTokens: 0, decodeTokens: 0 };
+
+  constructor(readonly model: LoadedModel, private readonly options: SchedulerOptions) {
+    if (model.forward.ws.maxBatch < model.slots) {
+      throw new RangeError(`maxBatch ${model.forward.ws.maxBatch} must be at least slots ${model.slots}`);
+    }
+    this.freeSlots = Array.from({ length: model.slots }, (_, i) => model.slots - 1 - i);
+    this.now = options.now ?? (() => performance.now());
+    this.yieldEveryMs = options.yieldEveryMs ?? DEFAULT_YIELD_EVERY_MS;
+    this.loopDone = this.loop();
+  }
+
+  /**
+   * Queues a request. Throws ContextOverflowError (prompt does not fit), QueueFullError, DrainingError,
+   * SamplerError (bad parameters) or RangeError (empty prompt, token id outside the vocabulary).
+   */
+  submit(request: SequenceRequest): SequenceStream {
+    if (this.draining || this.closed) throw new DrainingError();
+    const { prompt } = request;
+    if (prompt.length === 0) throw new RangeError("the prompt must have at least one token");
+    if (prompt.length >= this.model.ctx) throw new ContextOverflowError(prompt.length, this.model.ctx);
+    const vocab = this.model.cfg.vocab;
+    for (const id of prompt) {
+      if (!Number.isInteger(id) || id < 0 || id >= vocab) {
+        throw new RangeError(`token id ${id} outside the vocabulary of ${vocab}`);
+      }
+    }
+    if (!Number.isInteger(request.maxTokens) || request.maxTokens < 1) {
+      throw new RangeError(`maxTokens must be a positive integer, got ${request.maxTokens}`);
+    }
+    const sampling: SamplingParams = { ...defaultSamplingParams(), ...request.sampling };
+    validateSamplingParams(sampling);
+    const capacity = this.freeSlots.length + this.options.queueSize;
+    if (this.queue.length >= capacity) throw new QueueFullError(this.queue.length, this.options.queueSize);
+    if (request.signal?.aborted) throw request.signal.reason ?? new DOMException("aborted", "AbortError");
+    const seed = sampling.seed ?? (this.options.randomSeed ?? randomSeed)();
+    const maxTokens = Math.min(request.maxTokens, this.model.ctx - prompt.length);
+    const sequence = new Sequence(
+      this.nextId++,
+      prompt,
+      maxTokens,
+      { ...sampling, seed },
+      request.stop ?? [],
+      this.model.tokenizer,
+      this.now(),
+    );
+    this.queue.push(sequence);
+    const cancel = () => this.cancel(sequence);
+    request.signal?.addEventListener("abort", cancel, { once: true });
+    sequence.done.then(() => request.signal?.removeEventListener("abort", cancel));
+    this.wake?.();
+    const channel = sequence.channel;
+    return {
+      id: sequence.id,
+      promptTokens: prompt.length,
+      done: sequence.done,
+      cancel,
+      [Symbol.asyncIterator]: () => channel[Symbol.asyncIterator](),
+    };
+  }
+
+  /** Current gauges and counters. */
+  stats(): SchedulerStats {
+    return {
+      queued: this.queue.length,
+      active: this.active.length,
+      slots: this.model.slots,
+      kvTokens: this.active.reduce((sum, s) => sum + s.cachedTokens, 0),
+      kvCapacity: this.model.slots * this.model.ctx,
+      ...this.counters,
+      draining: this.draining,
+    };
+  }
+
+  /**
+   * Stops accepting requests (submit throws DrainingError), lets running and queued sequences finish for
+   * up to `graceMs`, then cancels what is left and stops the loop.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    const deadline = this.now() + graceMs;
+    while ((this.active.length > 0 || this.queue.length > 0) && this.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, deadline - this.now()))));
+    }
+    await this.close();
+  }
+
+  /** Cancels every sequence and stops the engine loop. The model stays loaded (the caller closes it). */
+  async close(): Promise<void> {
+    this.draining = true;
+    this.closed = true;
+    for (const s of [...this.queue, ...this.active]) this.cancel(s);
+    this.wake?.();
+    await this.loopDone;
+  }
+
+  private cancel(sequence: Sequence): void {
+    if (sequence.finished) return;
+    const queuedAt = this.queue.indexOf(sequence);
+    if (queuedAt >= 0) {
+      this.queue.splice(queuedAt, 1);
+      sequence.finish("cancelled", this.now());
+      return;
+    }
+    sequence.cancelled = true;
+    // outside a step the slot is freed now; during one, at its end (the step may be writing that slot)
+    if (!this.stepping) this.sweep();
+  }
+
+  /** Removes finished and cancelled sequences from the batch and frees their slots. */
+  private sweep(): void {
+    for (let i = this.active.length - 1; i >= 0; i--) {
+      const s = this.active[i];
+      if (!s.finished && !s.cancelled) continue;
+      if (!s.finished) s.finish("cancelled", this.now());
+      this.active.splice(i, 1);
+      this.freeSlots.push(s.slot);
+      s.slot = -1;
+    }
+  }
+
+  private admit(): void {
+    while (this.queue.length > 0 && this.freeSlots.length > 0) {
+      const s = this.queue.shift()!;
+      s.slot = this.freeSlots.pop()!;
+      s.admittedAt = this.now();
+      this.active.push(s);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let lastTurn = this.now();
+    for (;;) {
+      this.sweep();
+      this.admit();
+      if (this.active.length === 0) {
+        if (this.closed) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        lastTurn = this.now();
+        continue;
+      }
+      this.stepping = true;
+      try {
+        await this.step();
+      } catch (error) {
+        const failure = new EngineError(`engine step failed: ${(error as Error)?.message ?? error}`, {
+          cause: error,
+        });
+        for (const s of this.active) s.finish("error", this.now(), failure);
+      } finally {
+        this.stepping = false;
+      }
+      if (this.now() - lastTurn >= this.yieldEveryMs) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        lastTurn = this.now();
+      }
+    }
+  }
+
+  /** One engine step over every running sequence. */
+  private async step(): Promise<void> {
+    const batch = this.active.filter((s) => !s.cancelled && !s.finished);
+    const plan = planStep(batch, {
+      maxBatch: this.model.forward.ws.maxBatch,
+      prefillChunk: this.options.prefillChunk,
+    });
+    if (plan.tokens === 0) return;
+    const tokens = new Int32Array(plan.tokens);
+    const slot = new Int32Array(plan.tokens);
+    const pos = new Int32Array(plan.tokens);
+    const rows = new Int32Array(plan.outputs);
+    const emitting: Sequence[] = [];
+    let at = 0;
+    for (const entry of plan.entries) {
+      const s = batch[entry.index];
+      const start = s.position;
+      for (let j = 0; j < entry.count; j++, at++) {
+        tokens[at] = s.decoding ? s.lastToken : s.prompt[s.prefilled + j];
+        slot[at] = s.slot;
+        pos[at] = start + j;
+      }
+      if (entry.emitsLogits) {
+        rows[emitting.length] = at - 1;
+        emitting.push(s);
+      }
+      if (s.decoding) this.counters.decodeTokens += entry.count;
+      else this.counters.prefillTokens += entry.count;
+    }
+    const { forward } = this.model;
+    embedTokens(forward, tokens);
+    runLayers(forward, plan.tokens, { slot, pos });
+    // the cache now holds the fed tokens: advance prefill before the await, so stats stay exact
+    for (const entry of plan.entries) {
+      const s = batch[entry.index];
+      if (!s.decoding) s.prefilled += entry.count;
+    }
+    this.counters.steps++;
+    if (emitting.length === 0) return;
+    const vocab = this.model.cfg.vocab;
+    const logits = await forward.backend.read(computeLogits(forward, rows), emitting.length * vocab);
+    const now = this.now();
+    emitting.forEach((s, i) => {
+      if (s.cancelled || s.finished) return;
+      try {
+        s.accept(logits.subarray(i * vocab, (i + 1) * vocab), now);
+      } catch (error) {
+        s.finish(
+          "error",
+          now,
+          new EngineError(`sampling failed: ${(error as Error)?.message ?? error}`, { cause: error }),
+        );
+      }
+    });
+  }
+}
+
+function randomSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
