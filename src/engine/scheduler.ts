@@ -245,6 +245,7 @@ export class Scheduler {
       } finally {
         this.stepping = false;
       }
+      this.sweep(); // cancelled during the step: free their slots now, before any wait
       if (this.now() - lastTurn >= this.yieldEveryMs) {
         await new Promise((resolve) => setTimeout(resolve, 0));
         lastTurn = this.now();

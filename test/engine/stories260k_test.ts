@@ -7,6 +7,7 @@ import { createReferenceBackend } from "../../src/backend/reference/reference_ba
 import { generate, prefill } from "../../src/engine/generate.ts";
 import { loadModel } from "../../src/engine/loaded_model.ts";
 import { main } from "../../src/main.ts";
+import { serveBytes } from "../support/range_server.ts";
 
 const MODEL = "../shared/models/stories260K.gguf";
 const reference = JSON.parse(await Deno.readTextFile("../shared/reference/stories260K.json")) as {
@@ -124,5 +125,31 @@ Deno.test("the same seed gives the same sampled text; another seed usually diffe
     );
   } finally {
     model.close();
+  }
+});
+
+Deno.test("a model read over HTTP Range requests generates the same text as from disk", async () => {
+  const server = serveBytes(await Deno.readFile(MODEL), "range");
+  let stdout = "";
+  try {
+    const code = await main(
+      [
+        "run",
+        "--model",
+        server.url,
+        "--prompt",
+        reference.prompt,
+        "--max-tokens",
+        "32",
+        "--temperature",
+        "0",
+      ],
+      { stdout: (t) => (stdout += t), stderr: () => {} },
+    );
+    assertEquals(code, 0);
+    assertEquals(stdout, reference.generated_text);
+    assert(server.ranges.every((range) => range.startsWith("bytes=")), "a request without Range");
+  } finally {
+    await server.close();
   }
 });

@@ -164,7 +164,7 @@ export class SimNetwork {
     for (let i = 0; i < copies; i++) {
       const at = this.scheduler.now() + cond.latencyMs + this.rng.next() * cond.jitterMs;
       this.scheduler.schedule(at, () =>
-        dst.clock.run(() => {
+        dst.clock.deliver(() => {
           dst.counters.packetsReceived++;
           dst.counters.bytesReceived += size;
           dst.handler?.onPacket(from, data);
@@ -188,12 +188,12 @@ export class SimNetwork {
     // Across a partition or to a vanished node the connection attempt just hangs until the timeout.
     if (!dst || this.isBlocked(from, to) || this.isBlocked(to, from)) return;
     this.scheduler.schedule(this.scheduler.now() + this.#streamDelay(from, to), () =>
-      dst.clock.run(() => {
+      dst.clock.deliver(() => {
         dst.counters.streamBytesReceived += data.length;
         dst.handler?.onRequest(from, data, (reply) => {
           dst.counters.streamBytesSent += reply.length;
           this.scheduler.schedule(this.scheduler.now() + this.#streamDelay(to, from), () =>
-            src.clock.run(() => {
+            src.clock.deliver(() => {
               if (finished) return;
               src.counters.streamBytesReceived += reply.length;
               finish({ ok: true, data: reply });

@@ -6,7 +6,8 @@
  * Each simulated node sees time through its own {@link NodeClock}, which can be
  * - paused (SIGSTOP): its timers and incoming packets are held, then run in their original order at
  *   resume time, late — as a stopped process finds them;
- * - slowed: every event of the node runs `slowMs` late (CPU starvation);
+ * - slowed: every event of the node runs `slowMs` late (CPU starvation), or only its network input
+ *   runs `receiveDelayMs` late (a receive backlog while timers fire on time);
  * - halted (crash): everything addressed to it is discarded.
  *
  * @example
@@ -118,8 +119,11 @@ export class NodeClock implements Clock {
   #halted = false;
   #held: { at: number; seq: number; fn: () => void }[] = [];
   #seq = 0;
-  /** Extra delay before each of this node's events runs (ms). */
+  /** Extra delay before each of this node's events runs (ms): a CPU-starved process. */
   slowMs = 0;
+  /** Extra delay before each incoming packet or stream is handled (ms), timers unaffected: a
+   * process whose receive loop lags behind a backlog while its timers still fire on time. */
+  receiveDelayMs = 0;
 
   constructor(readonly scheduler: VirtualScheduler) {}
 
@@ -152,6 +156,12 @@ export class NodeClock implements Clock {
       return;
     }
     fn();
+  }
+
+  /** Delivers network input: like {@link run}, after `receiveDelayMs`. */
+  deliver(fn: () => void): void {
+    if (this.receiveDelayMs > 0) this.scheduler.schedule(this.now() + this.receiveDelayMs, () => this.run(fn));
+    else this.run(fn);
   }
 
   #runNow(fn: () => void): void {

@@ -4,41 +4,10 @@
  * in the f32 and the f16-KV variant. Each step is one forward call and one read of the logits.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { openGguf } from "../../../src/gguf/mod.ts";
-import { modelConfigFromGguf } from "../../../src/model/model_config.ts";
-import { fullRange, loadModelWeights } from "../../../src/model/model_weights.ts";
-import { createWorkspace, type ForwardContext, forwardTokens } from "../../../src/model/forward.ts";
-import { createWebGpuBackend, type WebGpuBackend } from "../../../src/backend/webgpu/webgpu_backend.ts";
+import { type ForwardContext, forwardTokens } from "../../../src/model/forward.ts";
+import { createWebGpuBackend } from "../../../src/backend/webgpu/webgpu_backend.ts";
 import { testGpu } from "./gpu_test_device.ts";
-
-const MODEL = "../shared/models/stories260K.gguf";
-const REFERENCE = "../shared/reference/stories260K.json";
-const CTX = 64;
-
-interface ReferenceRun {
-  readonly prompt_ids: number[];
-  readonly generated_ids: number[];
-}
-
-/** Index of the highest value, lowest index on ties (the reference's greedy rule). */
-function argmax(values: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
-}
-
-/** Opens the model on `backend` with a one-slot cache. */
-export async function openStories(backend: WebGpuBackend): Promise<ForwardContext> {
-  const file = await openGguf(MODEL);
-  try {
-    const cfg = modelConfigFromGguf(file.header);
-    const weights = await loadModelWeights(file, backend, cfg, fullRange(cfg));
-    const cache = backend.createKvCache({ layers: cfg.layers, slots: 1, ctx: CTX, kvDim: cfg.kvDim });
-    return { backend, cfg, weights, cache, ws: createWorkspace(backend, cfg, 16, 1) };
-  } finally {
-    file.close();
-  }
-}
+import { argmax, openStories, readReferenceRun } from "./stories_model.ts";
 
 /** Greedy generation of `count` tokens after `prompt`, one forward and one logits read per token. */
 async function generateGreedy(
@@ -62,7 +31,7 @@ async function generateGreedy(
 }
 
 const { device, skipReason } = await testGpu();
-const reference: ReferenceRun = JSON.parse(await Deno.readTextFile(REFERENCE));
+const reference = await readReferenceRun();
 
 for (const f16 of [false, true]) {
   const variant = f16 ? "f16 KV" : "f32";

@@ -1,0 +1,53 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { KERNEL_SOURCES, WEIGHT_DECODERS } from "../../../kernels/mod.ts";
+import { KERNELS } from "../../../src/backend/webgpu/kernel_specs.ts";
+import { kernelSource } from "../../../src/backend/webgpu/pipeline_cache.ts";
+import { weightFormatOf } from "../../../src/backend/webgpu/weight_format.ts";
+import { GgmlType } from "../../../src/quant/ggml_type.ts";
+
+Deno.test("each kernel file defines an entry point named after its op and documents its bindings", () => {
+  for (const [name, source] of Object.entries(KERNEL_SOURCES)) {
+    assert(source.includes(`fn ${name}(`), `${name}.wgsl has no entry point ${name}`);
+    assert(source.startsWith(`// ${name} — `), `${name}.wgsl opens with its formula header`);
+    const spec = KERNELS[name as keyof typeof KERNELS];
+    for (const b of spec.bindings) {
+      assert(source.includes(`//   ${b.name}`) || source.includes(`, ${b.name} `), `${name}.wgsl documents binding ${b.name}`);
+    }
+  }
+});
+
+Deno.test("every weight decoder documents and reads exactly its format's sections", () => {
+  for (const type of [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
+    const format = weightFormatOf(type)!;
+    const source = WEIGHT_DECODERS[format.name];
+    assert(source.includes("fn load_group(row: u32, g: u32) -> array<vec4<f32>, 8>"), format.name);
+    const used = [...source.matchAll(/\bw_(\w+)\[/g)].map((m) => m[1]);
+    assertEquals(new Set(used), new Set(format.sections.map((s) => s.name)), format.name);
+  }
+});
+
+Deno.test("an in-place variant binds the shared buffer once, read-write, behind both accessors", () => {
+  const source = kernelSource(KERNELS.add, { shared: [0, 1, 0] });
+  assert(source.includes("var<storage, read_write> buf_a: array<f32>;"), source);
+  assert(!source.includes("buf_out:"), "out has no binding of its own");
+  assert(source.includes("fn st_out(i: u32, v: f32) { buf_a[i] = v; }"), source);
+  assert(source.includes("fn ld_b(i: u32) -> f32 { return buf_b[i]; }"), source);
+});
+
+Deno.test("the f16 variant enables the extension and stores the KV cache as f16", () => {
+  const source = kernelSource(KERNELS.kv_store, { kvF16: true });
+  assert(source.startsWith("enable f16;"), "enable comes first");
+  assert(source.includes("alias kv_t = f16;"));
+  assert(kernelSource(KERNELS.kv_store, {}).includes("alias kv_t = f32;"));
+});
+
+Deno.test("kernels/mod.ts imports every .wgsl file of kernels/", async () => {
+  const names = async (dir: URL) => {
+    const out: string[] = [];
+    for await (const e of Deno.readDir(dir)) if (e.name.endsWith(".wgsl")) out.push(e.name.slice(0, -5));
+    return out.sort();
+  };
+  const root = new URL("../../../kernels/", import.meta.url);
+  assertEquals(await names(root), Object.keys(KERNEL_SOURCES).sort());
+  assertEquals(await names(new URL("weights/", root)), [...Object.keys(WEIGHT_DECODERS), "unpack"].sort());
+});
