@@ -8,11 +8,12 @@ import { formatHelp, parseFlags } from "./cli/flags.ts";
 import { inspectVerb } from "./cli/inspect_command.ts";
 import { makeModelVerb } from "./cli/make_model_command.ts";
 import { runVerb } from "./cli/run_command.ts";
+import { serveVerb } from "./cli/serve_command.ts";
 import { tokenizeVerb } from "./cli/tokenize_command.ts";
 import { type CliIo, processIo, type Verb } from "./cli/verb.ts";
 
 /** Every verb, in the order `--help` lists them. */
-export const VERBS: readonly Verb[] = [runVerb, tokenizeVerb, inspectVerb, makeModelVerb];
+export const VERBS: readonly Verb[] = [runVerb, serveVerb, tokenizeVerb, inspectVerb, makeModelVerb];
 
 /** The program version, shown by `edgering --version`. */
 export const VERSION = "0.1.0";

@@ -66,7 +66,11 @@ export async function seal(payload: Uint8Array, opts: EnvelopeOptions): Promise<
   const h = header(ENVELOPE_AES_GCM, label);
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
   const ct = new Uint8Array(
-    await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: plain(h) }, opts.keyring.primary, plain(payload)),
+    await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv: nonce, additionalData: plain(h) },
+      opts.keyring.primary,
+      plain(payload),
+    ),
   );
   const out = new Uint8Array(h.length + NONCE_BYTES + ct.length);
   out.set(h);
@@ -97,7 +101,13 @@ export async function open(bytes: Uint8Array, opts: EnvelopeOptions): Promise<Ui
   const nonce = body.subarray(0, NONCE_BYTES), ct = body.subarray(NONCE_BYTES);
   for (const key of opts.keyring.decryptionKeys) {
     try {
-      return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: plain(nonce), additionalData: plain(aad) }, key, plain(ct)));
+      return new Uint8Array(
+        await crypto.subtle.decrypt(
+          { name: "AES-GCM", iv: plain(nonce), additionalData: plain(aad) },
+          key,
+          plain(ct),
+        ),
+      );
     } catch {
       // wrong key: try the next one
     }

@@ -48,13 +48,14 @@ import {
   encodeCompound,
   encodeMessage,
 } from "./codec.ts";
-import { type GossipConfig, MAX_DATAGRAM_BYTES, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from "./config.ts";
-import { GossipError, GossipRequestError, JoinError, UnknownMessageTypeError } from "./errors.ts";
+import { type GossipConfig, MAX_DATAGRAM_BYTES } from "./config.ts";
+import { GossipError, JoinError, UnknownMessageTypeError } from "./errors.ts";
 import { type MemberEvent, type MemberState, MemberTable } from "./member_table.ts";
-import { ACK_PAYLOAD_MAX_BYTES, type Message, MemberStatus, MessageType, type ProtocolVersions } from "./messages.ts";
+import { ACK_PAYLOAD_MAX_BYTES, type DeadMsg, MemberStatus, type Message, MessageType } from "./messages.ts";
 import { Prober, type ProbeStats } from "./prober.ts";
-import { verifyPushPull } from "./push_pull.ts";
-import { randomInt, type Rng, systemRng } from "./rng.ts";
+import { answerPushPull, encodeLocalState, LOCAL_VERSIONS, mergePushPullReply } from "./push_pull.ts";
+import { Reconnector } from "./reconnector.ts";
+import { type Rng, systemRng } from "./rng.ts";
 import { initialIncarnation, pushPullScaleMs } from "./timing.ts";
 import type { Transport } from "./transport.ts";
 
@@ -98,18 +99,6 @@ export interface GossipStats extends ProbeStats {
   pushPullsFailed: number;
 }
 
-/** A member we believe dead but hear from is synced with at most once per this many probe
- * intervals: enough to revive it within seconds, few enough that a flapping peer cannot make us
- * flood it with full-state exchanges. */
-const REVIVAL_SYNC_MIN_INTERVALS = 5;
-
-/** The versions this build advertises. */
-export const LOCAL_VERSIONS: ProtocolVersions = {
-  min: PROTOCOL_VERSION_MIN,
-  max: PROTOCOL_VERSION_MAX,
-  cur: PROTOCOL_VERSION_MAX,
-};
-
 export class GossipNode {
   readonly config: GossipConfig;
   readonly transport: Transport;
@@ -119,6 +108,7 @@ export class GossipNode {
   readonly awareness: Awareness;
   readonly queue: BroadcastQueue;
   readonly prober: Prober;
+  readonly reconnector: Reconnector;
   readonly #stats = {
     packetsSent: 0,
     bytesSent: 0,
@@ -137,9 +127,6 @@ export class GossipNode {
   #running = false;
   #rtt = new Map<string, number>();
   #payloads = new Map<string, Uint8Array>();
-  #revivalSyncAt = new Map<string, number>();
-  /** Failed (not left) members to retry, with when they failed. */
-  #failed = new Map<string, { addr: string; since: number }>();
 
   constructor(readonly options: GossipNodeOptions) {
     this.config = options.config;
@@ -147,7 +134,10 @@ export class GossipNode {
     this.clock = options.clock ?? systemClock;
     this.rng = options.rng ?? systemRng();
     this.awareness = new Awareness(this.config.awarenessMaxMultiplier);
-    this.queue = new BroadcastQueue({ retransmitMult: this.config.retransmitMult, numNodes: () => this.table.numNodes });
+    this.queue = new BroadcastQueue({
+      retransmitMult: this.config.retransmitMult,
+      numNodes: () => this.table.numNodes,
+    });
     this.table = new MemberTable({
       localName: this.config.name,
       config: this.config,
@@ -169,6 +159,13 @@ export class GossipNode {
         this.#payloads.set(node, payload);
       },
     });
+    this.reconnector = new Reconnector({
+      config: this.config,
+      clock: this.clock,
+      rng: this.rng,
+      table: this.table,
+      pushPull: (addr, join) => this.pushPull(addr, join),
+    });
   }
 
   /** Announces ourselves and starts the probe, gossip, push-pull and reconnect loops. */
@@ -186,9 +183,12 @@ export class GossipNode {
     this.#loop(() => cfg.probeIntervalMs, () => this.prober.tick());
     if (cfg.gossipNodes > 0) this.#loop(() => cfg.gossipIntervalMs, () => this.#gossip());
     if (cfg.pushPullIntervalMs > 0) {
-      this.#loop(() => pushPullScaleMs(cfg.pushPullIntervalMs, this.table.numNodes), () => this.#pushPullRandom());
+      this.#loop(
+        () => pushPullScaleMs(cfg.pushPullIntervalMs, this.table.numNodes),
+        () => this.#pushPullRandom(),
+      );
     }
-    if (cfg.reconnectIntervalMs > 0) this.#loop(() => cfg.reconnectIntervalMs, () => this.#reconnect());
+    if (cfg.reconnectIntervalMs > 0) this.#loop(() => cfg.reconnectIntervalMs, () => this.reconnector.tick());
   }
 
   /**
@@ -213,16 +213,11 @@ export class GossipNode {
   /** Full-state exchange with `addr`; `done` gets the error, if any. */
   pushPull(addr: string, join: boolean, done: (err?: Error) => void = () => {}): void {
     this.#stats.pushPulls++;
-    const local = encodeMessage({ type: MessageType.PushPull, join, vsn: LOCAL_VERSIONS, nodes: this.table.snapshot() });
-    this.transport.request(addr, local, this.config.tcpTimeoutMs, (res) => {
+    this.transport.request(addr, encodeLocalState(this.table, join), this.config.tcpTimeoutMs, (res) => {
       if (!this.#running) return done(new GossipError("node stopped"));
       try {
         if (!res.ok) throw res.error;
-        const reply = decodeMessage(res.data);
-        if (reply.type === MessageType.Error) throw new GossipRequestError(addr, `remote error: ${reply.message}`);
-        if (reply.type !== MessageType.PushPull) throw new GossipRequestError(addr, `unexpected reply type ${reply.type}`);
-        verifyPushPull(reply, this.table.members());
-        this.table.mergeState(reply.nodes);
+        mergePushPullReply(this.table, addr, res.data);
         done();
       } catch (e) {
         this.#stats.pushPullsFailed++;
@@ -243,10 +238,23 @@ export class GossipNode {
       const others = this.table.members().some((m) => m.name !== me.name && m.status === MemberStatus.Alive);
       if (!others) return resolve();
       const timer = this.clock.setTimer(timeoutMs, resolve);
-      this.table.deadNode({ type: MessageType.Dead, incarnation: me.incarnation, node: me.name, from: me.name }, () => {
+      const notice: DeadMsg = {
+        type: MessageType.Dead,
+        incarnation: me.incarnation,
+        node: me.name,
+        from: me.name,
+      };
+      this.table.deadNode(notice, () => {
         timer.cancel();
         resolve();
       });
+      // Also tell every live member directly, once: in a small ring the gossip budget
+      // (retransmitMult·ceil(log10(N+1)) sends to random members) can miss someone, who would then
+      // see us fail instead of leave.
+      const direct = encodeMessage(notice);
+      for (const m of this.table.members()) {
+        if (m.name !== me.name && m.status === MemberStatus.Alive) this.#sendRaw(m.addr, direct);
+      }
     });
   }
 
@@ -266,7 +274,11 @@ export class GossipNode {
 
   /** All known members with their last RTT and ack payload. */
   members(): MemberInfo[] {
-    return this.table.members().map((m) => ({ ...m, rttMs: this.#rtt.get(m.name), ackPayload: this.#payloads.get(m.name) }));
+    return this.table.members().map((m) => ({
+      ...m,
+      rttMs: this.#rtt.get(m.name),
+      ackPayload: this.#payloads.get(m.name),
+    }));
   }
 
   /** Counters, merged from the engine, the prober and the member table. */
@@ -322,9 +334,12 @@ export class GossipNode {
   #gossip(): void {
     const now = this.clock.now();
     const cfg = this.config;
-    const targets = this.table.kRandomMembers(cfg.gossipNodes, (m) =>
-      m.name === cfg.name || m.status === MemberStatus.Left ||
-      (m.status === MemberStatus.Dead && now - m.stateChangeAt > cfg.gossipToTheDeadMs));
+    const targets = this.table.kRandomMembers(
+      cfg.gossipNodes,
+      (m) =>
+        m.name === cfg.name || m.status === MemberStatus.Left ||
+        (m.status === MemberStatus.Dead && now - m.stateChangeAt > cfg.gossipToTheDeadMs),
+    );
     const room = MAX_DATAGRAM_BYTES - this.transport.packetOverhead - COMPOUND_HEADER_OVERHEAD;
     for (const t of targets) {
       const msgs = this.queue.getBroadcasts(COMPOUND_PART_OVERHEAD, room);
@@ -334,32 +349,15 @@ export class GossipNode {
   }
 
   #pushPullRandom(): void {
-    const [peer] = this.table.kRandomMembers(1, (m) => m.name === this.config.name || m.status !== MemberStatus.Alive);
+    const [peer] = this.table.kRandomMembers(
+      1,
+      (m) => m.name === this.config.name || m.status !== MemberStatus.Alive,
+    );
     if (peer) this.pushPull(peer.addr, false);
   }
 
-  /** Serf's reconnect: with probability failed/alive, retry one random failed member. */
-  #reconnect(): void {
-    const now = this.clock.now();
-    for (const [name, f] of this.#failed) {
-      if (now - f.since > this.config.reconnectTimeoutMs) this.#failed.delete(name);
-    }
-    if (this.#failed.size === 0) return;
-    let alive = 0;
-    for (const m of this.table.members()) if (m.status === MemberStatus.Alive || m.status === MemberStatus.Suspect) alive++;
-    if (this.rng.next() > this.#failed.size / Math.max(1, alive)) return;
-    const entries = [...this.#failed.values()];
-    this.pushPull(entries[randomInt(this.rng, entries.length)].addr, true);
-  }
-
   #onEvent(e: MemberEvent): void {
-    if (e.member.name !== this.config.name) {
-      if (e.type === "dead") this.#failed.set(e.member.name, { addr: e.member.addr, since: e.at });
-      else if (e.type === "join" || e.type === "alive" || e.type === "left") {
-        this.#failed.delete(e.member.name);
-        this.#revivalSyncAt.delete(e.member.name);
-      }
-    }
+    this.reconnector.onEvent(e);
     this.options.onEvent?.(e);
   }
 
@@ -375,24 +373,8 @@ export class GossipNode {
       return;
     }
     for (const e of decoded.errors) this.#countBad(e);
-    if (decoded.messages.length > 0) this.#noticeLife(from);
+    if (decoded.messages.length > 0) this.reconnector.noticeLife(from);
     for (const m of decoded.messages) this.#guard("packet", () => this.#handle(from, m));
-  }
-
-  /**
-   * A well-formed datagram from a member we believe dead is evidence that it lives (a healed
-   * partition, or a refutation we missed). Sync state with it directly: it refutes our stale view
-   * and its reply carries the refutation back, instead of waiting for the next periodic push-pull.
-   * Rate-limited per member.
-   */
-  #noticeLife(from: string): void {
-    const m = this.table.byAddress(from);
-    if (!m || m.status !== MemberStatus.Dead || m.name === this.config.name) return;
-    const now = this.clock.now();
-    const last = this.#revivalSyncAt.get(m.name);
-    if (last !== undefined && now - last < REVIVAL_SYNC_MIN_INTERVALS * this.config.probeIntervalMs) return;
-    this.#revivalSyncAt.set(m.name, now);
-    this.pushPull(m.addr, false);
   }
 
   #countBad(e: unknown): void {
@@ -440,21 +422,20 @@ export class GossipNode {
     }
     this.#guard("stream", () => {
       if (m.type === MessageType.Ping) {
-        if (m.node !== "" && m.node !== this.config.name) return fail(`this is ${this.config.name}, not ${m.node}`);
+        if (m.node !== "" && m.node !== this.config.name) {
+          return fail(`this is ${this.config.name}, not ${m.node}`);
+        }
         return reply(encodeMessage({ type: MessageType.Ack, seq: m.seq, payload: this.#ackPayload() }));
       }
       if (m.type !== MessageType.PushPull) return fail(`unexpected stream message type ${m.type}`);
+      let answer: Uint8Array;
       try {
-        verifyPushPull(m, this.table.members());
+        answer = answerPushPull(this.table, m);
       } catch (e) {
         this.#log("warn", `refused push-pull from ${from}: ${(e as Error).message}`);
         return fail((e as Error).message);
       }
-      // Merge before replying (memberlist replies first): if the peer's view accuses us, our
-      // refutation then travels back in this very exchange instead of by gossip.
-      this.table.mergeState(m.nodes);
-      const nodes = this.table.snapshot();
-      reply(encodeMessage({ type: MessageType.PushPull, join: false, vsn: LOCAL_VERSIONS, nodes }));
+      reply(answer);
     });
   }
 

@@ -95,7 +95,11 @@ export function parseClusterKey(base64: string): Uint8Array {
     throw new GossipConfigError("clusterKey", "(hidden)", "is not valid base64");
   }
   if (!CLUSTER_KEY_SIZES.includes(bytes.length)) {
-    throw new GossipConfigError("clusterKey", "(hidden)", `must decode to 16, 24 or 32 bytes, got ${bytes.length}`);
+    throw new GossipConfigError(
+      "clusterKey",
+      "(hidden)",
+      `must decode to 16, 24 or 32 bytes, got ${bytes.length}`,
+    );
   }
   return bytes;
 }

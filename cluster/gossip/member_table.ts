@@ -87,6 +87,8 @@ export interface MemberTableStats {
   conflicts: number;
   badVersions: number;
   refutations: number;
+  /** Stale accusations of us answered by re-announcing our current alive. */
+  reannouncements: number;
 }
 
 export class MemberTable {
@@ -98,7 +100,13 @@ export class MemberTable {
   #probeIndex = 0;
   #incarnation = 0;
   #leaving = false;
-  readonly stats: MemberTableStats = { implausibleIncarnations: 0, conflicts: 0, badVersions: 0, refutations: 0 };
+  readonly stats: MemberTableStats = {
+    implausibleIncarnations: 0,
+    conflicts: 0,
+    badVersions: 0,
+    refutations: 0,
+    reannouncements: 0,
+  };
 
   constructor(readonly options: MemberTableOptions) {}
 
@@ -159,7 +167,14 @@ export class MemberTable {
   updateLocal(meta: Uint8Array, onFinished?: () => void): void {
     const me = this.local();
     this.aliveNode(
-      { type: MessageType.Alive, incarnation: ++this.#incarnation, node: me.name, addr: me.addr, meta, vsn: me.vsn },
+      {
+        type: MessageType.Alive,
+        incarnation: ++this.#incarnation,
+        node: me.name,
+        addr: me.addr,
+        meta,
+        vsn: me.vsn,
+      },
       { bootstrap: true, onFinished },
     );
   }
@@ -216,7 +231,10 @@ export class MemberTable {
     if (!opts.bootstrap && isLocal) {
       // Our own alive, replayed or from a former run of this name: ignore an exact echo, and
       // refute anything else so the ring converges on what we really are.
-      if (a.incarnation === state.incarnation && bytesEqual(a.meta, state.meta) && versionsEqual(a.vsn, state.vsn)) {
+      if (
+        a.incarnation === state.incarnation && bytesEqual(a.meta, state.meta) &&
+        versionsEqual(a.vsn, state.vsn)
+      ) {
         return;
       }
       this.refute(a.incarnation);
@@ -245,7 +263,8 @@ export class MemberTable {
   suspectNode(s: SuspectMsg): void {
     const now = this.options.clock.now();
     const state = this.#map.get(s.node);
-    if (!state || s.incarnation < state.incarnation) return;
+    if (!state) return;
+    if (s.incarnation < state.incarnation) return this.#staleAccusation(state);
     if (!this.#plausible(s.incarnation, now)) return;
 
     const timer = this.#timers.get(s.node);
@@ -277,7 +296,12 @@ export class MemberTable {
       const cur = this.#map.get(s.node);
       if (this.#timers.get(s.node) === suspicion) this.#timers.delete(s.node);
       if (cur && cur.status === MemberStatus.Suspect && cur.stateChangeAt === changeAt) {
-        this.deadNode({ type: MessageType.Dead, incarnation: cur.incarnation, node: cur.name, from: this.localName });
+        this.deadNode({
+          type: MessageType.Dead,
+          incarnation: cur.incarnation,
+          node: cur.name,
+          from: this.localName,
+        });
       }
     });
     this.#timers.set(s.node, suspicion);
@@ -287,7 +311,8 @@ export class MemberTable {
   deadNode(d: DeadMsg, onFinished?: () => void): void {
     const now = this.options.clock.now();
     const state = this.#map.get(d.node);
-    if (!state || d.incarnation < state.incarnation) return;
+    if (!state) return;
+    if (d.incarnation < state.incarnation) return this.#staleAccusation(state);
     if (!this.#plausible(d.incarnation, now)) return;
     this.#cancelSuspicion(d.node);
     if (state.status === MemberStatus.Dead || state.status === MemberStatus.Left) return;
@@ -325,7 +350,12 @@ export class MemberTable {
           break;
         case MemberStatus.Dead:
         case MemberStatus.Suspect:
-          this.suspectNode({ type: MessageType.Suspect, incarnation: r.incarnation, node: r.name, from: this.localName });
+          this.suspectNode({
+            type: MessageType.Suspect,
+            incarnation: r.incarnation,
+            node: r.name,
+            from: this.localName,
+          });
           break;
       }
     }
@@ -352,7 +382,14 @@ export class MemberTable {
     me.incarnation = inc;
     this.stats.refutations++;
     this.options.onRefute?.();
-    const a: AliveMsg = { type: MessageType.Alive, incarnation: inc, node: me.name, addr: me.addr, meta: me.meta, vsn: me.vsn };
+    const a: AliveMsg = {
+      type: MessageType.Alive,
+      incarnation: inc,
+      node: me.name,
+      addr: me.addr,
+      meta: me.meta,
+      vsn: me.vsn,
+    };
     this.options.broadcast(me.name, encodeMessage(a));
   }
 
@@ -370,7 +407,9 @@ export class MemberTable {
         continue;
       }
       const node = this.#nodes[this.#probeIndex++];
-      if (node.name === this.localName || node.status === MemberStatus.Dead || node.status === MemberStatus.Left) {
+      if (
+        node.name === this.localName || node.status === MemberStatus.Dead || node.status === MemberStatus.Left
+      ) {
         checked++;
         continue;
       }
@@ -389,8 +428,7 @@ export class MemberTable {
       if (gone && n.name !== this.localName) {
         this.#map.delete(n.name);
         if (this.#byAddr.get(n.addr) === n) this.#byAddr.delete(n.addr);
-      }
-      else keep.push(n);
+      } else keep.push(n);
     }
     this.#nodes = keep;
     shuffle(this.options.rng, this.#nodes);
@@ -413,6 +451,26 @@ export class MemberTable {
   stop(): void {
     for (const t of this.#timers.values()) t.cancel();
     this.#timers.clear();
+  }
+
+  /**
+   * Someone still accuses us at an incarnation we already refuted: they missed our refutation.
+   * Re-announce our current alive (no new incarnation) so the reply they are about to get carries
+   * it — without this a small ring can exhaust the refutation's retransmit budget before it
+   * reaches every accuser.
+   */
+  #staleAccusation(state: MemberState): void {
+    if (state.name !== this.localName || this.#leaving) return;
+    this.stats.reannouncements++;
+    const a: AliveMsg = {
+      type: MessageType.Alive,
+      incarnation: state.incarnation,
+      node: state.name,
+      addr: state.addr,
+      meta: state.meta,
+      vsn: state.vsn,
+    };
+    this.options.broadcast(state.name, encodeMessage(a));
   }
 
   #plausible(incarnation: number, now: number): boolean {

@@ -17,7 +17,7 @@
  */
 
 import { MAX_DATAGRAM_BYTES } from "./config.ts";
-import { envelopeOverhead, type EnvelopeOptions, open, seal } from "./envelope.ts";
+import { type EnvelopeOptions, envelopeOverhead, open, seal } from "./envelope.ts";
 import { GossipBindError, GossipRequestError, SecurityError } from "./errors.ts";
 import type { Keyring } from "./keyring.ts";
 import type { RequestResult, Transport, TransportHandler } from "./transport.ts";
@@ -119,7 +119,9 @@ export class NetTransport implements Transport {
         return new NetTransport(address, envelope, udp, tcp);
       } catch (e) {
         tcp.close();
-        if (opts.port !== 0 || attempt >= 5) throw new GossipBindError(opts.hostname, port, bindReason(e), { cause: e });
+        if (opts.port !== 0 || attempt >= 5) {
+          throw new GossipBindError(opts.hostname, port, bindReason(e), { cause: e });
+        }
       }
     }
   }
@@ -165,7 +167,10 @@ export class NetTransport implements Transport {
       if (!r.ok) this.stats.requestFailures++;
       done(r);
     };
-    const timer = setTimeout(() => finish({ ok: false, error: new GossipRequestError(to, `timeout after ${timeoutMs} ms`) }), timeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, error: new GossipRequestError(to, `timeout after ${timeoutMs} ms`) }),
+      timeoutMs,
+    );
     (async () => {
       const { hostname, port } = splitHostPort(to);
       conn = await Deno.connect({ hostname, port, transport: "tcp" });
@@ -177,17 +182,25 @@ export class NetTransport implements Transport {
         reply = await readFrame(conn);
       } catch (e) {
         // A peer that cannot authenticate our request just hangs up.
-        throw new GossipRequestError(to, `no reply (${(e as Error).message}); does it use another cluster key or label?`);
+        throw new GossipRequestError(
+          to,
+          `no reply (${(e as Error).message}); does it use another cluster key or label?`,
+        );
       }
       try {
         finish({ ok: true, data: await open(reply, this.envelope) });
       } catch (e) {
-        throw new GossipRequestError(to, `reply failed authentication (${(e as Error).message}): another cluster key or label`);
+        throw new GossipRequestError(
+          to,
+          `reply failed authentication (${(e as Error).message}): another cluster key or label`,
+        );
       }
     })().catch((e) =>
       finish({
         ok: false,
-        error: e instanceof GossipRequestError ? e : new GossipRequestError(to, (e as Error).message, { cause: e }),
+        error: e instanceof GossipRequestError
+          ? e
+          : new GossipRequestError(to, (e as Error).message, { cause: e }),
       })
     );
   }
@@ -300,7 +313,9 @@ export class NetTransport implements Transport {
 
 function bindReason(e: unknown): string {
   if (e instanceof Deno.errors.AddrInUse) return "address already in use";
-  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) return "permission denied";
+  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+    return "permission denied";
+  }
   return (e as Error).message;
 }
 
@@ -315,7 +330,9 @@ async function writeFrame(conn: Deno.Conn, payload: Uint8Array): Promise<void> {
 async function readFrame(conn: Deno.Conn): Promise<Uint8Array> {
   const head = await readExact(conn, 4);
   const len = new DataView(head.buffer).getUint32(0);
-  if (len > STREAM_MAX_BYTES) throw new GossipRequestError("stream", `frame of ${len} bytes exceeds ${STREAM_MAX_BYTES}`);
+  if (len > STREAM_MAX_BYTES) {
+    throw new GossipRequestError("stream", `frame of ${len} bytes exceeds ${STREAM_MAX_BYTES}`);
+  }
   return await readExact(conn, len);
 }
 

@@ -114,7 +114,12 @@ export class Prober {
       const delta = expectedNacks > 0 ? Math.max(0, expectedNacks - nacks) : 1;
       this.stats.probesFailed++;
       finish(delta);
-      h.table.suspectNode({ type: MessageType.Suspect, incarnation: node.incarnation, node: node.name, from: me });
+      h.table.suspectNode({
+        type: MessageType.Suspect,
+        incarnation: node.incarnation,
+        node: node.name,
+        from: me,
+      });
     };
 
     this.#handlers.set(seq, {
@@ -127,10 +132,19 @@ export class Prober {
       timer: clock.setTimer(interval, () => this.#handlers.delete(seq)),
     });
 
-    const parts = [ping];
-    if (node.status !== MemberStatus.Alive && cfg.buddyProbes) {
-      parts.push(encodeMessage({ type: MessageType.Suspect, incarnation: node.incarnation, node: node.name, from: me }));
-    }
+    // Buddy rule: the suspicion goes *before* the ping, so the target refutes first and its ack
+    // already carries the refutation.
+    const parts = node.status !== MemberStatus.Alive && cfg.buddyProbes
+      ? [
+        encodeMessage({
+          type: MessageType.Suspect,
+          incarnation: node.incarnation,
+          node: node.name,
+          from: me,
+        }),
+        ping,
+      ]
+      : [ping];
     h.send(node.addr, parts);
 
     // Not scaled by awareness: waiting longer will not get a lost UDP packet through; the stretched
@@ -196,7 +210,9 @@ export class Prober {
     ]);
     if (req.nack) {
       nackTimer = h.clock.setTimer(h.config.probeTimeoutMs, () => {
-        if (!answered && !this.#stopped) h.send(from, [encodeMessage({ type: MessageType.Nack, seq: req.seq })]);
+        if (!answered && !this.#stopped) {
+          h.send(from, [encodeMessage({ type: MessageType.Nack, seq: req.seq })]);
+        }
       });
     }
   }

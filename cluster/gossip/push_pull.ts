@@ -1,15 +1,56 @@
 /**
- * Protocol-version negotiation for push-pull (memberlist's verifyProtocol). Each node advertises
- * [min, max] versions it understands and the `cur` it speaks; a state exchange is accepted only if
- * the header ranges overlap and every alive member's `cur` lies inside the range all alive members
+ * Push-pull: the full-state exchange over a stream used for joining and anti-entropy. The dialing
+ * side sends its member table, the other side merges it and answers with its own (merged) table,
+ * which the dialer merges in turn.
+ *
+ * Protocol versions are negotiated here (memberlist's verifyProtocol): each node advertises the
+ * [min, max] versions it understands and the `cur` it speaks; an exchange is accepted only if the
+ * header ranges overlap and every alive member's `cur` lies inside the range all alive members
  * understand, so a node never joins a ring it cannot talk to.
  *
  * @module
  */
 
+import { decodeMessage, encodeMessage } from "./codec.ts";
 import { PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from "./config.ts";
-import { ProtocolVersionError } from "./errors.ts";
-import { MemberStatus, type ProtocolVersions, type PushPullMsg } from "./messages.ts";
+import { GossipRequestError, ProtocolVersionError } from "./errors.ts";
+import type { MemberTable } from "./member_table.ts";
+import { MemberStatus, MessageType, type ProtocolVersions, type PushPullMsg } from "./messages.ts";
+
+/** The versions this build advertises. */
+export const LOCAL_VERSIONS: ProtocolVersions = {
+  min: PROTOCOL_VERSION_MIN,
+  max: PROTOCOL_VERSION_MAX,
+  cur: PROTOCOL_VERSION_MAX,
+};
+
+/** Our push-pull request: the whole member table. */
+export function encodeLocalState(table: MemberTable, join: boolean): Uint8Array {
+  return encodeMessage({ type: MessageType.PushPull, join, vsn: LOCAL_VERSIONS, nodes: table.snapshot() });
+}
+
+/**
+ * Answers a peer's push-pull: verifies versions (throws {@link ProtocolVersionError}), merges, and
+ * returns our encoded state. Merging before replying (memberlist replies first) means that if the
+ * peer's view accuses us, our refutation travels back in this very exchange instead of by gossip.
+ */
+export function answerPushPull(table: MemberTable, request: PushPullMsg): Uint8Array {
+  verifyPushPull(request, table.members());
+  table.mergeState(request.nodes);
+  return encodeLocalState(table, false);
+}
+
+/** Merges the reply to our push-pull request. Throws on a remote error, a wrong reply or a
+ * version mismatch. */
+export function mergePushPullReply(table: MemberTable, addr: string, data: Uint8Array): void {
+  const reply = decodeMessage(data);
+  if (reply.type === MessageType.Error) throw new GossipRequestError(addr, `remote error: ${reply.message}`);
+  if (reply.type !== MessageType.PushPull) {
+    throw new GossipRequestError(addr, `unexpected reply type ${reply.type}`);
+  }
+  verifyPushPull(reply, table.members());
+  table.mergeState(reply.nodes);
+}
 
 interface Versioned {
   name: string;

@@ -1,11 +1,13 @@
 /**
  * Choosing and creating the compute backend of a node (`--backend`).
  *
- * `auto` picks the fastest backend this host can run: today the plain-TS reference is the only one
- * wired in; the wasm (CPU SIMD) and WebGPU backends join this choice as they land.
+ * `auto` prefers a real GPU: WebGPU when a non-fallback adapter exists, else the SIMD wasm CPU backend,
+ * else the plain-TS reference. `--backend webgpu` also accepts a software adapter (Mesa's lavapipe), which
+ * is how CI runs the WGSL kernels.
  */
 import type { Backend, BackendName } from "./backend.ts";
 import { createReferenceBackend } from "./reference/reference_backend.ts";
+import { createWebGpuBackend, WebGpuError } from "./webgpu/mod.ts";
 
 /** Values `--backend` accepts. */
 export const BACKEND_CHOICES = ["auto", "reference", "wasm", "webgpu"] as const;
@@ -26,13 +28,35 @@ export class BackendUnavailableError extends Error {
 }
 
 /** Creates the backend named by `choice`. */
-export function createBackend(choice: BackendChoice, _options: BackendOptions = {}): Promise<Backend> {
+export async function createBackend(choice: BackendChoice, options: BackendOptions = {}): Promise<Backend> {
   switch (choice) {
-    case "auto":
     case "reference":
-      return Promise.resolve(createReferenceBackend());
-    case "wasm":
+      return createReferenceBackend();
     case "webgpu":
-      return Promise.reject(new BackendUnavailableError(choice, "not built into this version yet"));
+      return await createGpu(true);
+    case "wasm":
+      return createCpu(options);
+    case "auto":
+      try {
+        return await createGpu(false);
+      } catch (error) {
+        if (!(error instanceof BackendUnavailableError)) throw error;
+        return createCpu(options);
+      }
   }
+}
+
+async function createGpu(allowFallback: boolean): Promise<Backend> {
+  try {
+    return await createWebGpuBackend({ allowFallback });
+  } catch (error) {
+    if (error instanceof WebGpuError && error.kind === "no_adapter") {
+      throw new BackendUnavailableError("webgpu", error.message);
+    }
+    throw error;
+  }
+}
+
+function createCpu(_options: BackendOptions): Backend {
+  return createReferenceBackend();
 }

@@ -34,7 +34,7 @@ export interface ResolvedConfig {
 export type ConfigLayer = Partial<ServeConfig>;
 
 /** Parsed command-line values by flag name, as node:util parseArgs returns them. */
-export type FlagValues = Readonly<Record<string, string | boolean | string[] | undefined>>;
+export type FlagValues = Readonly<Record<string, string | boolean | ReadonlyArray<string | boolean> | undefined>>;
 
 /** Environment variable holding the config file path when `--config` is not given. */
 export const CONFIG_PATH_ENV = "EDGERING_CONFIG";

@@ -118,6 +118,7 @@ fn inverse(d: f32) -> f32 {
 }
 
 /// OP_QUANT_A8: [op, x: f32 [n][k], n, k, dst]. Splits token rows.
+#[inline(never)]
 pub unsafe fn job_a8(d: Desc, tid: usize, nth: usize) {
     let (x, n, k) = (d.u(1), d.u(2), d.u(3));
     let lay = ActLayout::a8(d.u(4), k, n);
@@ -135,6 +136,7 @@ pub unsafe fn job_a8(d: Desc, tid: usize, nth: usize) {
 }
 
 /// OP_QUANT_A8K: [op, x: f32 [n][k], n, k, dst]. Splits token rows. k is a multiple of 256.
+#[inline(never)]
 pub unsafe fn job_a8k(d: Desc, tid: usize, nth: usize) {
     let (x, n, k) = (d.u(1), d.u(2), d.u(3));
     let lay = ActLayout::a8k(d.u(4), k, n);

@@ -16,6 +16,7 @@ use core::arch::wasm32::*;
 
 /// OP_ATTENTION: [op, out: f32 [n][heads·hd], q: f32 [n][heads·hd], k, v, n, slot: i32 [n], pos: i32 [n],
 /// heads, kvHeads, hd, scale (f32 bits), layers, ctx, kvDim, layer, scratch, scratchStride (bytes)].
+#[inline(never)]
 pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
     let (out, q, kc, vc, n) = (d.u(1), d.u(2), d.u(3), d.u(4), d.u(5));
     let (slots, poss) = (d.u(6) as *const i32, d.u(7) as *const i32);

@@ -24,6 +24,7 @@ pub fn row_bytes(t: u32, cols: usize) -> usize {
 
 /// OP_EMBED: [op, type, w, cols, tokens: i32 [n], n, out: f32 [n][cols]]. Splits tokens. The host has
 /// checked every token id against the table's rows. Returns false for an unknown type.
+#[inline(never)]
 pub unsafe fn job(d: Desc, tid: usize, nth: usize) -> bool {
     let (t, w, cols, tokens, n, out) = (d.u(1) as u32, d.u(2), d.u(3), d.u(4) as *const i32, d.u(5), d.u(6));
     let rb = row_bytes(t, cols);

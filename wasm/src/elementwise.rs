@@ -12,6 +12,7 @@ unsafe fn silu_mul4(g: v128, u: v128) -> v128 {
 }
 
 /// OP_SILU_MUL: [op, out, gate, up, len] (f32 vectors; out may alias either input). Splits the range.
+#[inline(never)]
 pub unsafe fn job_silu_mul(d: Desc, tid: usize, nth: usize) {
     let (out, gate, up, len) = (d.u(1) as *mut f32, d.u(2) as *const f32, d.u(3) as *const f32, d.u(4));
     let (j0, j1) = split(len, tid, nth, 4);
@@ -29,6 +30,7 @@ pub unsafe fn job_silu_mul(d: Desc, tid: usize, nth: usize) {
 }
 
 /// OP_ADD: [op, out, a, b, len] (out may alias a or b). Splits the range.
+#[inline(never)]
 pub unsafe fn job_add(d: Desc, tid: usize, nth: usize) {
     let (out, a, b, len) = (d.u(1) as *mut f32, d.u(2) as *const f32, d.u(3) as *const f32, d.u(4));
     let (j0, j1) = split(len, tid, nth, 4);
@@ -45,6 +47,7 @@ pub unsafe fn job_add(d: Desc, tid: usize, nth: usize) {
 }
 
 /// OP_ADD_BIAS: [op, x: f32 [n][len], bias: f32 [len], n, len]. Splits token rows.
+#[inline(never)]
 pub unsafe fn job_add_bias(d: Desc, tid: usize, nth: usize) {
     let (x, bias, n, len) = (d.u(1), d.u(2) as *const f32, d.u(3), d.u(4));
     let (r0, r1) = split(n, tid, nth, 1);

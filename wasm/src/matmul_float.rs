@@ -81,6 +81,7 @@ impl RowLoad for F16ExactRow {
 
 /// OP_MATMUL for F32/F16: [op, type, w, rows, cols, x: f32 [n][cols], n, out: f32 [n][rows], flags].
 /// flags bit 1: F16 weights contain inf/NaN. Splits weight rows.
+#[inline(never)]
 pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
     let f16 = d.u(1) as u32 == TYPE_F16;
     if !f16 {
@@ -92,7 +93,7 @@ pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
     }
 }
 
-#[inline(always)]
+#[inline(never)]
 unsafe fn rows_job<L: RowLoad>(d: Desc, tid: usize, nth: usize) {
     let (w, rows, cols, x, n, out) = (d.u(2), d.u(3), d.u(4), d.u(5), d.u(6), d.u(7) as *mut f32);
     let (r0, r1) = split(rows, tid, nth, 1);

@@ -50,6 +50,7 @@ fn geometry(t: u32) -> Geometry {
 
 /// OP_MATMUL for quantised types: [op, type, w, rows, cols, act, n, out: f32 [n][rows], flags].
 /// flags bit 0: use the relaxed integer stage. Splits weight rows.
+#[inline(never)]
 pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
     let g = geometry(d.u(1) as u32);
     let (w, rows, cols, act, n, out) = (d.u(2), d.u(3), d.u(4), d.u(5), d.u(6), d.u(7) as *mut f32);

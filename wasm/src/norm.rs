@@ -6,6 +6,7 @@ use core::arch::wasm32::*;
 
 /// OP_RMS_NORM: [op, out: f32 [n][len], x: f32 [n][len], w: f32 [len], n, len, eps (f32 bits)].
 /// Splits token rows. `out` may alias `x`.
+#[inline(never)]
 pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
     let (out, x, w, n, len, eps) = (d.u(1), d.u(2), d.u(3) as *const f32, d.u(4), d.u(5), d.f(6));
     let (r0, r1) = split(n, tid, nth, 1);

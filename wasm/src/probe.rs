@@ -63,6 +63,7 @@ pub unsafe extern "C" fn probe_sum(ptr: u32, bytes: u32) -> i32 {
 
 /// OP_PROBE: [op, ptr, bytes, out: i32 [nth]]. Each thread reads its 64-byte-aligned share of the buffer
 /// and stores its checksum at out[tid].
+#[inline(never)]
 pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
     let (ptr, bytes, out) = (d.u(1), d.u(2), d.u(3) as *mut i32);
     let (b0, b1) = split(bytes, tid, nth, 64);

@@ -9,6 +9,7 @@ use crate::job::{split, Desc};
 
 /// OP_ROPE: [op, x: f32 [n][heads][headDim], n, heads, headDim, ropeDim, neox, table: f64 [n][ropeDim/2][2]].
 /// Splits token rows.
+#[inline(never)]
 pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
     let (x, n, heads, head_dim, rope_dim, neox, table) =
         (d.u(1), d.u(2), d.u(3), d.u(4), d.u(5), d.u(6) != 0, d.u(7));

@@ -49,6 +49,7 @@ pub unsafe fn softmax_row(x: *mut f32, len: usize) {
 }
 
 /// OP_SOFTMAX: [op, x: f32 [n][len], n, len]. Splits rows.
+#[inline(never)]
 pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
     let (x, n, len) = (d.u(1), d.u(2), d.u(3));
     let (r0, r1) = split(n, tid, nth, 1);

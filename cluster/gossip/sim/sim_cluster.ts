@@ -99,10 +99,13 @@ export class SimCluster {
     const [seed, ...rest] = this.members;
     seed.node.start();
     for (const m of rest) {
-      this.scheduler.schedule(this.now() + seededRng(m.name.length * 31 + this.members.indexOf(m)).next() * spreadMs, () => {
-        m.node.start();
-        m.node.join([seed.addr]).catch(() => {});
-      });
+      this.scheduler.schedule(
+        this.now() + seededRng(m.name.length * 31 + this.members.indexOf(m)).next() * spreadMs,
+        () => {
+          m.node.start();
+          m.node.join([seed.addr]).catch(() => {});
+        },
+      );
     }
     return this.runUntil(() => this.converged(), maxMs);
   }
@@ -183,7 +186,9 @@ export class SimCluster {
 
   /** Wire bytes per second per node over `ms` (datagrams + streams, both directions averaged). */
   bytesPerSecond(ms: number, before: Map<string, number>): number[] {
-    return this.members.filter((m) => !m.crashed).map((m) => (this.#bytesOut(m) - (before.get(m.name) ?? 0)) / (ms / 1000));
+    return this.members.filter((m) => !m.crashed).map((m) =>
+      (this.#bytesOut(m) - (before.get(m.name) ?? 0)) / (ms / 1000)
+    );
   }
 
   /** Snapshot of bytes sent per node, for {@link bytesPerSecond}. */
@@ -219,7 +224,13 @@ export class SimCluster {
       rng: seededRng(this.#seed * 1_000_003 + i * 7 + generation * 65_537 + 1),
       ...this.options.nodeOptions?.(name),
       onEvent: (e) =>
-        this.events.push({ at: e.at, observer: name, subject: e.member.name, type: e.type, incarnation: e.member.incarnation }),
+        this.events.push({
+          at: e.at,
+          observer: name,
+          subject: e.member.name,
+          type: e.type,
+          incarnation: e.member.incarnation,
+        }),
     });
     return { name, addr, clock, transport, node, crashed: false };
   }

@@ -70,7 +70,11 @@ export class SimNetwork {
   #blockedPackets = new Set<string>();
   #endpoints = new Map<string, Endpoint>();
 
-  constructor(readonly scheduler: VirtualScheduler, readonly rng: Rng, defaults: Partial<LinkConditions> = {}) {
+  constructor(
+    readonly scheduler: VirtualScheduler,
+    readonly rng: Rng,
+    defaults: Partial<LinkConditions> = {},
+  ) {
     this.defaults = { lossRate: 0, latencyMs: 1, jitterMs: 1, duplicateRate: 0, ...defaults };
   }
 
@@ -142,9 +146,13 @@ export class SimNetwork {
     if (ep) ep.handler = handler;
   }
 
+  /** Sees every datagram handed to the network (tests and debugging). */
+  tap?: (from: string, to: string, data: Uint8Array) => void;
+
   sendPacket(from: string, to: string, data: Uint8Array, overhead: number): void {
     const src = this.#endpoints.get(from);
     if (!src) return;
+    this.tap?.(from, to, data);
     const size = data.length + overhead;
     src.counters.packetsSent++;
     src.counters.bytesSent += size;
@@ -172,7 +180,13 @@ export class SimNetwork {
     }
   }
 
-  request(from: string, to: string, data: Uint8Array, timeoutMs: number, done: (r: RequestResult) => void): void {
+  request(
+    from: string,
+    to: string,
+    data: Uint8Array,
+    timeoutMs: number,
+    done: (r: RequestResult) => void,
+  ): void {
     const src = this.#endpoints.get(from);
     if (!src) return;
     let finished = false;
@@ -182,24 +196,32 @@ export class SimNetwork {
       timer.cancel();
       done(r);
     };
-    const timer = src.clock.setTimer(timeoutMs, () => finish({ ok: false, error: new GossipRequestError(to, `timeout after ${timeoutMs} ms`) }));
+    const timer = src.clock.setTimer(
+      timeoutMs,
+      () => finish({ ok: false, error: new GossipRequestError(to, `timeout after ${timeoutMs} ms`) }),
+    );
     src.counters.streamBytesSent += data.length;
     const dst = this.#endpoints.get(to);
     // Across a partition or to a vanished node the connection attempt just hangs until the timeout.
     if (!dst || this.isBlocked(from, to) || this.isBlocked(to, from)) return;
-    this.scheduler.schedule(this.scheduler.now() + this.#streamDelay(from, to), () =>
-      dst.clock.deliver(() => {
-        dst.counters.streamBytesReceived += data.length;
-        dst.handler?.onRequest(from, data, (reply) => {
-          dst.counters.streamBytesSent += reply.length;
-          this.scheduler.schedule(this.scheduler.now() + this.#streamDelay(to, from), () =>
-            src.clock.deliver(() => {
-              if (finished) return;
-              src.counters.streamBytesReceived += reply.length;
-              finish({ ok: true, data: reply });
-            }));
-        });
-      }));
+    this.scheduler.schedule(
+      this.scheduler.now() + this.#streamDelay(from, to),
+      () =>
+        dst.clock.deliver(() => {
+          dst.counters.streamBytesReceived += data.length;
+          dst.handler?.onRequest(from, data, (reply) => {
+            dst.counters.streamBytesSent += reply.length;
+            this.scheduler.schedule(this.scheduler.now() + this.#streamDelay(to, from), () =>
+              src.clock.deliver(() => {
+                if (finished) {
+                  return;
+                }
+                src.counters.streamBytesReceived += reply.length;
+                finish({ ok: true, data: reply });
+              }));
+          });
+        }),
+    );
   }
 
   /** One-way stream delay: latency, jitter, plus a retransmission timeout per lost segment. */

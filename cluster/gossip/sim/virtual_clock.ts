@@ -160,8 +160,9 @@ export class NodeClock implements Clock {
 
   /** Delivers network input: like {@link run}, after `receiveDelayMs`. */
   deliver(fn: () => void): void {
-    if (this.receiveDelayMs > 0) this.scheduler.schedule(this.now() + this.receiveDelayMs, () => this.run(fn));
-    else this.run(fn);
+    if (this.receiveDelayMs > 0) {
+      this.scheduler.schedule(this.now() + this.receiveDelayMs, () => this.run(fn));
+    } else this.run(fn);
   }
 
   #runNow(fn: () => void): void {

@@ -114,7 +114,21 @@ export async function openGpuDevice(options: GpuDeviceOptions = {}): Promise<Gpu
 async function requestAdapter(): Promise<GPUAdapter> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) throw new WebGpuError("no_adapter", "this runtime has no navigator.gpu (WebGPU)");
+  quietMesaRuntimeDirWarning();
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) throw new WebGpuError("no_adapter", "navigator.gpu.requestAdapter() found no adapter");
   return adapter;
+}
+
+/**
+ * Mesa's Vulkan loader prints "XDG_RUNTIME_DIR is invalid" twice on stderr when the variable is unset (a
+ * headless server, a CI job). It only needs a private directory to exist, so give it one before probing.
+ */
+function quietMesaRuntimeDirWarning(): void {
+  try {
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "edgering-runtime-" }));
+  } catch {
+    // without env or write permission the warning stays; nothing else depends on it
+  }
 }

@@ -146,8 +146,23 @@ export class Recorder {
   /** Starts a recording if none is open (opens its error scope). */
   begin(): void {
     if (this.encoder) return;
+    this.device.pushErrorScope("out-of-memory");
     this.device.pushErrorScope("validation");
     this.encoder = this.device.createCommandEncoder();
+  }
+
+  /**
+   * Runs `create` (buffer creation, weight upload) inside its own error scopes, so that a validation or
+   * out-of-memory error it causes is reported by the next `checkErrors()` instead of going uncaptured.
+   */
+  guard<T>(create: () => T): T {
+    this.device.pushErrorScope("out-of-memory");
+    this.device.pushErrorScope("validation");
+    try {
+      return create();
+    } finally {
+      this.pendingErrors.push(this.device.popErrorScope(), this.device.popErrorScope());
+    }
   }
 
   /** Packs an op's parameters (at most one stride, 256 bytes) into the arena; returns the dynamic offset. */
@@ -216,7 +231,7 @@ export class Recorder {
     if (this.paramUsed > 0) queue.writeBuffer(this.paramArena.buffer, 0, this.paramHost, 0, this.paramUsed);
     if (this.dataUsed > 0) queue.writeBuffer(this.dataArena.buffer, 0, this.dataHost, 0, this.dataUsed);
     queue.submit([this.encoder.finish()]);
-    this.pendingErrors.push(this.device.popErrorScope());
+    this.pendingErrors.push(this.device.popErrorScope(), this.device.popErrorScope());
     this.encoder = undefined;
     this.paramUsed = 0;
     this.dataUsed = 0;
@@ -224,22 +239,26 @@ export class Recorder {
     this.stats.submits++;
   }
 
-  /** Throws WebGpuError("gpu") when a submitted recording raised a validation error. */
+  /** Throws WebGpuError("gpu") when a submitted recording or a guarded creation raised an error. */
   async checkErrors(): Promise<void> {
     const pending = this.pendingErrors;
     this.pendingErrors = [];
     for (const error of await Promise.all(pending)) {
-      if (error) throw new WebGpuError("gpu", `GPU validation failed: ${error.message}`);
+      if (error) throw new WebGpuError("gpu", `GPU reported ${error.constructor.name}: ${error.message}`);
     }
   }
 
-  /** Copies `bytes` of `src` to the host after all recorded work: one submit, one map. */
-  async readBytes(src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  /**
+   * Copies `bytes` of `src` from byte `offset` (a multiple of 4) to the host after all recorded work:
+   * one submit, one map. The submit happens before the first await, so the caller may record more
+   * work while this read is in flight.
+   */
+  async readBytes(src: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     const size = roundUp(bytes, 4);
     const staging = this.takeStaging(size);
     try {
       this.begin();
-      this.copy(src, 0, staging.buf, 0, size);
+      this.copy(src, offset, staging.buf, 0, size);
       this.submit();
       this.stats.readbacks++;
       this.stats.readbackBytes += size;
@@ -285,6 +304,7 @@ export class Recorder {
     if (this.encoder) {
       this.endPass();
       this.encoder = undefined;
+      this.device.popErrorScope().catch(() => {});
       this.device.popErrorScope().catch(() => {});
     }
     this.paramArena.buffer.destroy();

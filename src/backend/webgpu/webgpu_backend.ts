@@ -9,6 +9,10 @@
  * copies the tensor into a staging buffer, submits everything recorded and maps the copy: one submit
  * and one readback per decode step, or fewer with the GPU-resident loop (gpu_decode.ts).
  *
+ * The file is longer than most: it is the one class implementing every Backend op plus the GPU
+ * extras, each op a few lines of argument checks and one dispatch; the machinery lives beside it
+ * (recorder.ts, dispatcher.ts, pipeline_cache.ts, gpu_resources.ts).
+ *
  * Precision: activations are f32. With `f16` (default when the adapter has shader-f16) the KV cache is
  * f16, halving attention's memory traffic; its results then differ from the reference by f16 rounding.
  *
@@ -32,14 +36,14 @@ import type {
   Weight,
   WeightSpec,
 } from "../backend.ts";
-import { type GpuDevice, type GpuDeviceOptions, openGpuDevice } from "./gpu_device.ts";
+import { type GpuDevice, type GpuDeviceOptions, type GpuLimits, openGpuDevice } from "./gpu_device.ts";
 import {
   createGpuKvCache,
   createStorage,
-  GpuKvCache,
+  type GpuKvCache,
   GpuTensor,
   GpuTokenIds,
-  GpuWeight,
+  type GpuWeight,
   uploadGpuWeight,
   type WeightChunk,
 } from "./gpu_resources.ts";
@@ -53,7 +57,15 @@ import {
   WORKGROUP_SIZE,
 } from "./kernel_specs.ts";
 import type { ParamFields, ParamValues } from "./param_layout.ts";
-import { type KernelVariant, PipelineCache } from "./pipeline_cache.ts";
+import type { KernelVariant } from "./pipeline_cache.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import {
+  checkLength,
+  checkPlacements,
+  sameRopeTable,
+  vectorWeight,
+  weightGroups,
+} from "./argument_checks.ts";
 import { type GpuStats, type IdBuffer, Recorder } from "./recorder.ts";
 import { ropeTable } from "./rope_table.ts";
 import { WebGpuError } from "./webgpu_error.ts";
@@ -86,8 +98,12 @@ export interface WebGpuBackend extends Backend {
   readonly isFallback: boolean;
   /** counters of GPU work since creation */
   readonly stats: Readonly<GpuStats>;
+  /** the device limits buffers and dispatches are sized by */
+  readonly limits: GpuLimits;
   /** Allocates `length` u32 token ids on the GPU, zeroed. */
   createTokenIds(length: number): GpuTokenIds;
+  /** Frees token ids once no recorded or in-flight work uses them. */
+  destroyTokenIds(ids: GpuTokenIds): void;
   /** ids[offset + i] = token drawn from logits row i, for i < n (rows of `vocab` values). */
   sampleTokens(
     ids: GpuTokenIds,
@@ -99,8 +115,11 @@ export interface WebGpuBackend extends Backend {
   ): void;
   /** out[i, :] = row ids[offset + i] of `table`, for i < n: embedding of tokens that never left the GPU. */
   embedTokenIds(out: Tensor, table: Weight, ids: GpuTokenIds, offset: number, n: number): void;
-  /** Reads the first `count` ids once all recorded work has finished. */
-  readTokenIds(ids: GpuTokenIds, count: number): Promise<Int32Array>;
+  /**
+   * Reads ids offset .. offset + count once all recorded work has finished. Everything recorded is
+   * submitted before this returns its promise, so the next chunk can be recorded while it is in flight.
+   */
+  readTokenIds(ids: GpuTokenIds, count: number, offset?: number): Promise<Int32Array>;
   /** Records a copy kernel of `src` into `dst` (`length` f32, a multiple of 4): the roofline probe. */
   copyTensor(dst: Tensor, src: Tensor, length: number): void;
 }
@@ -121,9 +140,6 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   return new GpuBackend(gpu, f16, options.device === undefined, options.maxBindingBytes ?? Infinity);
 }
 
-/** A buffer bound to a kernel slot. */
-type Binding = IdBuffer;
-
 const asTensor = (t: Tensor): GpuTensor => t as GpuTensor;
 const asWeight = (w: Weight): GpuWeight => w as GpuWeight;
 
@@ -136,11 +152,12 @@ class GpuBackend implements WebGpuBackend {
   readonly isFallback: boolean;
   private readonly device: GPUDevice;
   private readonly rec: Recorder;
-  private readonly pipelines: PipelineCache;
-  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly kernels: Dispatcher;
   private readonly owned: IdBuffer[] = [];
   private ropeMemo?: { epoch: number; pos: Int32Array; params: RopeParams; offset: number };
   private disposed = false;
+  /** why the device was lost, once it has been */
+  private lostReason?: string;
 
   constructor(
     private readonly gpu: GpuDevice,
@@ -152,18 +169,27 @@ class GpuBackend implements WebGpuBackend {
     this.isFallback = gpu.isFallback;
     this.description = `WebGPU on ${gpu.description}, ${f16 ? "f16" : "f32"} KV cache`;
     this.rec = new Recorder(gpu);
-    this.pipelines = new PipelineCache(this.device);
+    this.kernels = new Dispatcher(gpu, this.rec);
+    gpu.device.lost.then((info) => {
+      this.lostReason = info.message || info.reason || "unknown reason";
+    });
+  }
+
+  get limits(): GpuLimits {
+    return this.gpu.limits;
   }
 
   get stats(): Readonly<GpuStats> {
-    return { ...this.rec.stats, pipelinesCreated: this.pipelines.created };
+    return { ...this.rec.stats, pipelinesCreated: this.kernels.pipelines.created };
   }
 
   // ---- memory ----
 
   uploadWeight(spec: WeightSpec, data: Uint8Array): Weight {
     this.live();
-    const w = uploadGpuWeight(this.device, this.gpu.limits, spec, data, this.maxBindingBytes);
+    const w = this.rec.guard(() =>
+      uploadGpuWeight(this.device, this.gpu.limits, spec, data, this.maxBindingBytes)
+    );
     for (const c of w.chunks) {
       this.owned.push(c.buf);
       this.rec.stats.uploadedWeightBytes += c.buf.buffer.size;
@@ -176,7 +202,9 @@ class GpuBackend implements WebGpuBackend {
     if (!Number.isSafeInteger(length) || length < 0) {
       throw new WebGpuError("bad_input", `cannot allocate ${length} values`);
     }
-    const buf = createStorage(this.device, this.gpu.limits, length * 4, `tensor of ${length} f32`);
+    const buf = this.rec.guard(() =>
+      createStorage(this.device, this.gpu.limits, length * 4, `tensor of ${length} f32`)
+    );
     this.owned.push(buf);
     return new GpuTensor(length, buf);
   }
@@ -205,25 +233,38 @@ class GpuBackend implements WebGpuBackend {
 
   createKvCache(spec: KvCacheSpec): KvCache {
     this.live();
-    const cache = createGpuKvCache(this.device, this.gpu.limits, spec, this.f16);
+    const cache = this.rec.guard(() => createGpuKvCache(this.device, this.gpu.limits, spec, this.f16));
     this.owned.push(...cache.k, ...cache.v);
     return cache;
   }
 
   createTokenIds(length: number): GpuTokenIds {
     this.live();
-    const buf = createStorage(this.device, this.gpu.limits, length * 4, `${length} token ids`);
+    const buf = this.rec.guard(() =>
+      createStorage(this.device, this.gpu.limits, length * 4, `${length} token ids`)
+    );
     this.owned.push(buf);
     return new GpuTokenIds(length, buf);
   }
 
-  async readTokenIds(ids: GpuTokenIds, count: number): Promise<Int32Array> {
+  destroyTokenIds(ids: GpuTokenIds): void {
+    const at = this.owned.indexOf(ids.buf);
+    if (at >= 0) this.owned.splice(at, 1);
+    ids.buf.buffer.destroy();
+  }
+
+  readTokenIds(ids: GpuTokenIds, count: number, offset = 0): Promise<Int32Array> {
     this.live();
-    if (!Number.isSafeInteger(count) || count < 0 || count > ids.length) {
-      throw new WebGpuError("bad_input", `cannot read ${count} of ${ids.length} token ids`);
+    if (
+      !Number.isSafeInteger(count) || !Number.isSafeInteger(offset) || count < 0 || offset < 0 ||
+      offset + count > ids.length
+    ) {
+      return Promise.reject(
+        new WebGpuError("bad_input", `cannot read ids ${offset}..${offset + count} of ${ids.length}`),
+      );
     }
-    if (count === 0) return new Int32Array(0);
-    return new Int32Array(await this.rec.readBytes(ids.buf.buffer, count * 4));
+    if (count === 0) return Promise.resolve(new Int32Array(0));
+    return this.rec.readBytes(ids.buf.buffer, count * 4, offset * 4).then((bytes) => new Int32Array(bytes));
   }
 
   // ---- ops ----
@@ -235,14 +276,14 @@ class GpuBackend implements WebGpuBackend {
         throw new RangeError(`token id ${token} outside vocabulary of ${w.rows}`);
       }
     }
-    this.checkLength(out, tokens.length * w.cols, "embed output");
+    checkLength(out, tokens.length * w.cols, "embed output");
     if (tokens.length === 0) return;
     this.embedFrom(out, w, tokens, undefined, 0, tokens.length);
   }
 
   embedTokenIds(out: Tensor, table: Weight, ids: GpuTokenIds, offset: number, n: number): void {
     const w = asWeight(table);
-    this.checkLength(out, n * w.cols, "embed output");
+    checkLength(out, n * w.cols, "embed output");
     if (offset < 0 || offset + n > ids.length) {
       throw new WebGpuError("bad_input", `ids ${offset}..${offset + n} of ${ids.length}`);
     }
@@ -257,7 +298,7 @@ class GpuBackend implements WebGpuBackend {
     idOffset: number,
     n: number,
   ): void {
-    const groups = this.groupsOf(w);
+    const groups = weightGroups(w);
     this.rec.reserve(w.chunks.length, tokens?.length ?? 0);
     this.rec.begin();
     const dataOff = tokens ? this.rec.pushData(tokens) : idOffset;
@@ -279,10 +320,10 @@ class GpuBackend implements WebGpuBackend {
     if (out === x) {
       throw new WebGpuError("bad_input", `matmul of ${g.name}: the output must not alias the input`);
     }
-    this.checkLength(x, n * g.cols, `matmul input of ${g.name}`);
-    this.checkLength(out, n * g.rows, `matmul output of ${g.name}`);
+    checkLength(x, n * g.cols, `matmul input of ${g.name}`);
+    checkLength(out, n * g.rows, `matmul output of ${g.name}`);
     if (n === 0) return;
-    const groups = this.groupsOf(g);
+    const groups = weightGroups(g);
     const tiled = n >= TILED_MIN_TOKENS;
     const spec = tiled ? KERNELS.matmul : KERNELS.matvec;
     if (!tiled && n > this.gpu.limits.maxComputeWorkgroupsPerDimension) {
@@ -306,8 +347,8 @@ class GpuBackend implements WebGpuBackend {
   }
 
   addBias(x: Tensor, bias: Weight, n: number): void {
-    const b = this.vector(bias, "addBias");
-    this.checkLength(x, n * b.cols, "addBias input");
+    const b = vectorWeight(bias, "addBias");
+    checkLength(x, n * b.cols, "addBias input");
     const total = n * b.cols;
     if (total === 0) return;
     this.simple(
@@ -319,9 +360,9 @@ class GpuBackend implements WebGpuBackend {
   }
 
   rmsNorm(out: Tensor, x: Tensor, weight: Weight, n: number, eps: number): void {
-    const w = this.vector(weight, "rmsNorm");
-    this.checkLength(x, n * w.cols, "rmsNorm input");
-    this.checkLength(out, n * w.cols, "rmsNorm output");
+    const w = vectorWeight(weight, "rmsNorm");
+    checkLength(x, n * w.cols, "rmsNorm input");
+    checkLength(out, n * w.cols, "rmsNorm output");
     if (n === 0) return;
     this.simple(KERNELS.rms_norm, { n, len: w.cols, eps }, [
       asTensor(x).buf,
@@ -339,7 +380,7 @@ class GpuBackend implements WebGpuBackend {
       );
     }
     if (pos.length < n) throw new WebGpuError("bad_input", `rope of ${n} tokens got ${pos.length} positions`);
-    this.checkLength(x, n * nHeads * params.headDim, "rope input");
+    checkLength(x, n * nHeads * params.headDim, "rope input");
     const threads = n * nHeads * half;
     if (threads === 0) return;
     const tableWords = n * half * 2;
@@ -348,7 +389,10 @@ class GpuBackend implements WebGpuBackend {
     // q and k of every layer rotate by the same table: compute and stage it once per recording
     const memo = this.ropeMemo;
     let offset: number;
-    if (memo !== undefined && memo.epoch === this.rec.epoch && sameRope(memo, pos, n, params)) {
+    if (
+      memo !== undefined && memo.epoch === this.rec.epoch &&
+      sameRopeTable(memo.pos, memo.params, pos, n, params)
+    ) {
       offset = memo.offset;
     } else {
       offset = this.rec.pushData(ropeTable(pos, n, params));
@@ -366,9 +410,9 @@ class GpuBackend implements WebGpuBackend {
   kvStore(cache: KvCache, layer: number, k: Tensor, v: Tensor, n: number, at: TokenPlacement): void {
     const c = cache as GpuKvCache;
     const { kvDim, ctx } = c.spec;
-    this.checkPlacements(c.spec, layer, n, at);
-    this.checkLength(k, n * kvDim, "kvStore k");
-    this.checkLength(v, n * kvDim, "kvStore v");
+    checkPlacements(c.spec, layer, n, at);
+    checkLength(k, n * kvDim, "kvStore k");
+    checkLength(v, n * kvDim, "kvStore v");
     if (n === 0) return;
     this.rec.reserve(1, 2 * n);
     this.rec.begin();
@@ -403,9 +447,9 @@ class GpuBackend implements WebGpuBackend {
     if (headDim > MAX_HEAD_DIM) {
       throw new WebGpuError("unsupported", `head dim ${headDim} exceeds ${MAX_HEAD_DIM}`);
     }
-    this.checkPlacements(c.spec, layer, n, at);
-    this.checkLength(q, n * nHeads * headDim, "attention q");
-    this.checkLength(out, n * nHeads * headDim, "attention output");
+    checkPlacements(c.spec, layer, n, at);
+    checkLength(q, n * nHeads * headDim, "attention q");
+    checkLength(out, n * nHeads * headDim, "attention output");
     if (n === 0) return;
     this.rec.reserve(1, 2 * n);
     this.rec.begin();
@@ -429,21 +473,21 @@ class GpuBackend implements WebGpuBackend {
   }
 
   siluMul(out: Tensor, gate: Tensor, up: Tensor, length: number): void {
-    for (const t of [out, gate, up]) this.checkLength(t, length, "siluMul operand");
+    for (const t of [out, gate, up]) checkLength(t, length, "siluMul operand");
     if (length === 0) return;
     const bufs = [asTensor(gate).buf, asTensor(up).buf, asTensor(out).buf];
     this.simple(KERNELS.silu_mul, { len: length }, bufs, this.grid(Math.ceil(length / WORKGROUP_SIZE)));
   }
 
   add(out: Tensor, a: Tensor, b: Tensor, length: number): void {
-    for (const t of [out, a, b]) this.checkLength(t, length, "add operand");
+    for (const t of [out, a, b]) checkLength(t, length, "add operand");
     if (length === 0) return;
     const bufs = [asTensor(a).buf, asTensor(b).buf, asTensor(out).buf];
     this.simple(KERNELS.add, { len: length }, bufs, this.grid(Math.ceil(length / WORKGROUP_SIZE)));
   }
 
   softmax(x: Tensor, n: number, rowLength: number): void {
-    this.checkLength(x, n * rowLength, "softmax input");
+    checkLength(x, n * rowLength, "softmax input");
     if (n === 0 || rowLength === 0) return;
     this.simple(KERNELS.softmax, { n, len: rowLength }, [asTensor(x).buf], this.grid(n));
   }
@@ -456,7 +500,7 @@ class GpuBackend implements WebGpuBackend {
         throw new RangeError(`row ${r} outside ${available} rows`);
       }
     }
-    this.checkLength(out, rows.length * rowLength, "gatherRows output");
+    checkLength(out, rows.length * rowLength, "gatherRows output");
     const total = rows.length * rowLength;
     if (total === 0) return;
     this.rec.reserve(1, rows.length);
@@ -479,7 +523,7 @@ class GpuBackend implements WebGpuBackend {
     vocab: number,
     options: GpuSampleOptions = {},
   ): void {
-    this.checkLength(logits, n * vocab, "sampled logits");
+    checkLength(logits, n * vocab, "sampled logits");
     if (offset < 0 || offset + n > ids.length) {
       throw new WebGpuError("bad_input", `ids ${offset}..${offset + n} of ${ids.length}`);
     }
@@ -498,8 +542,8 @@ class GpuBackend implements WebGpuBackend {
 
   copyTensor(dst: Tensor, src: Tensor, length: number): void {
     if (length % 4 !== 0) throw new WebGpuError("bad_input", `copy length ${length} is not a multiple of 4`);
-    this.checkLength(dst, length, "copy destination");
-    this.checkLength(src, length, "copy source");
+    checkLength(dst, length, "copy destination");
+    checkLength(src, length, "copy source");
     if (dst === src || length === 0) return;
     this.simple(
       KERNELS.copy,
@@ -515,17 +559,15 @@ class GpuBackend implements WebGpuBackend {
     this.rec.dispose();
     for (const b of this.owned) b.buffer.destroy();
     this.owned.length = 0;
-    this.bindGroups.clear();
+    this.kernels.clear();
     if (this.ownsDevice) this.device.destroy();
   }
-
-  // ---- recording helpers ----
 
   /** Records a kernel that needs no data arena. */
   private simple<F extends ParamFields>(
     spec: KernelSpec<F>,
     values: ParamValues<F>,
-    bufs: Binding[],
+    bufs: IdBuffer[],
     grid: number[],
   ): void {
     this.rec.reserve(1, 0);
@@ -533,58 +575,17 @@ class GpuBackend implements WebGpuBackend {
     this.dispatch(spec, {}, values, bufs, grid);
   }
 
-  /** Records one dispatch of `spec` (after reserve/begin): pipeline and bind group from the caches. */
+  /** Records one dispatch (after reserve/begin). */
   private dispatch<F extends ParamFields>(
     spec: KernelSpec<F>,
     variant: KernelVariant,
     values: ParamValues<F>,
-    bufs: Binding[],
+    bufs: IdBuffer[],
     grid: number[],
     chunk?: WeightChunk,
   ): void {
     this.live();
-    const shared = bufs.map((b, i) => {
-      const first = bufs.findIndex((o) => o.id === b.id);
-      if (first !== i && !(spec.bindings[i].accessor && spec.bindings[first].accessor)) {
-        if (spec.bindings[i].access === "read_write" || spec.bindings[first].access === "read_write") {
-          throw new WebGpuError(
-            "bad_input",
-            `${spec.name}: ${spec.bindings[i].name} must not alias ${spec.bindings[first].name}`,
-          );
-        }
-        return i; // two read-only bindings of one buffer are allowed as they are
-      }
-      return first;
-    });
-    const pipe = this.pipelines.get(spec, shared.some((s, i) => s !== i) ? { ...variant, shared } : variant);
-    const key = `${pipe.key}#${pipe.slots.map((s) => (s >= 0 ? bufs[s].id : "")).join(",")}#${
-      chunk?.buf.id ?? ""
-    }`;
-    let group = this.bindGroups.get(key);
-    if (!group) {
-      const entries: GPUBindGroupEntry[] = [
-        {
-          binding: 0,
-          resource: { buffer: this.rec.paramArena.buffer, offset: 0, size: spec.params.byteSize },
-        },
-      ];
-      let section = 0;
-      pipe.slots.forEach((s, i) => {
-        if (s >= 0) {
-          entries.push({ binding: i + 1, resource: { buffer: bufs[s].buffer } });
-        } else {
-          const sec = chunk!.sections[section++];
-          entries.push({
-            binding: i + 1,
-            resource: { buffer: chunk!.buf.buffer, offset: sec.offset, size: sec.size },
-          });
-        }
-      });
-      group = this.device.createBindGroup({ layout: pipe.layout, entries });
-      this.bindGroups.set(key, group);
-      this.rec.stats.bindGroupsCreated++;
-    }
-    this.rec.dispatch(pipe.pipeline, group, this.rec.pushParams(spec.params, values), grid);
+    this.kernels.dispatch(spec, variant, values, bufs, grid, chunk);
   }
 
   /** Pushes slots then positions of `n` tokens; returns their data offset. */
@@ -594,77 +595,18 @@ class GpuBackend implements WebGpuBackend {
     return offset;
   }
 
-  /** A 1-D count of workgroups as (x, y) within the per-dimension limit. */
   private grid(workgroups: number): number[] {
-    const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
-    const x = Math.min(Math.max(workgroups, 1), max);
-    return [x, this.dim(Math.ceil(workgroups / x))];
+    return this.kernels.grid(workgroups);
   }
 
   private dim(count: number): number {
-    if (count > this.gpu.limits.maxComputeWorkgroupsPerDimension) {
-      throw new WebGpuError("too_large", `${count} workgroups exceed the adapter's per-dimension limit`);
-    }
-    return count;
-  }
-
-  /** 32-value groups per row (the last one zero-padded); rows must be whole vec4s. */
-  private groupsOf(w: GpuWeight): number {
-    if (w.cols % 4 !== 0) {
-      throw new WebGpuError("unsupported", `${w.name}: rows of ${w.cols} values are not a multiple of 4`);
-    }
-    return Math.ceil(w.cols / 32);
-  }
-
-  private vector(w: Weight, op: string): GpuWeight {
-    const g = asWeight(w);
-    if (g.rows !== 1) {
-      throw new WebGpuError("bad_input", `${op} needs a vector weight, ${g.name} has ${g.rows} rows`);
-    }
-    return g;
-  }
-
-  private checkLength(t: Tensor, need: number, what: string): void {
-    if (!Number.isSafeInteger(need) || need < 0 || need > t.length) {
-      throw new WebGpuError("bad_input", `${what} needs ${need} values, the tensor holds ${t.length}`);
-    }
-  }
-
-  private checkPlacements(spec: KvCacheSpec, layer: number, n: number, at: TokenPlacement): void {
-    if (at.slot.length < n || at.pos.length < n) {
-      throw new WebGpuError("bad_input", `placement of ${n} tokens is short`);
-    }
-    if (!Number.isInteger(layer) || layer < 0 || layer >= spec.layers) {
-      throw new RangeError(`layer ${layer} outside KV cache of ${spec.layers}`);
-    }
-    for (let i = 0; i < n; i++) {
-      if (!(at.slot[i] >= 0 && at.slot[i] < spec.slots)) {
-        throw new RangeError(`slot ${at.slot[i]} outside KV cache of ${spec.slots}`);
-      }
-      if (!(at.pos[i] >= 0 && at.pos[i] < spec.ctx)) {
-        throw new RangeError(`position ${at.pos[i]} outside context of ${spec.ctx}`);
-      }
-    }
+    return this.kernels.dim(count);
   }
 
   private live(): void {
     if (this.disposed) throw new WebGpuError("disposed", "the WebGPU backend was disposed");
+    if (this.lostReason !== undefined) {
+      throw new WebGpuError("gpu", `the GPU device was lost: ${this.lostReason}`);
+    }
   }
-}
-
-function sameRope(
-  memo: { pos: Int32Array; params: RopeParams },
-  pos: Int32Array,
-  n: number,
-  p: RopeParams,
-): boolean {
-  const m = memo.params;
-  if (
-    memo.pos.length !== n || m.ropeDim !== p.ropeDim || m.freqBase !== p.freqBase ||
-    m.freqFactors !== p.freqFactors
-  ) {
-    return false;
-  }
-  for (let i = 0; i < n; i++) if (memo.pos[i] !== pos[i]) return false;
-  return true;
 }

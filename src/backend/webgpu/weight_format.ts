@@ -6,7 +6,7 @@
  * SIMD on the CPU (value j in the low nibble of byte j, value j + 16 in the high one). WGSL reads u32
  * words, so each type is split into u32-aligned sections — quants in value order (value 8w + k in
  * nibble k of word w), scales apart — that the decoder of kernels/weights/<format>.wgsl reads. The bytes
- * stay the same in number: repacking moves bits, it never widens them (Q6_K pads 2 bytes per 256 values).
+ * stay the same in number: repacking moves bits, it never widens them (f16 scales are packed in pairs).
  *
  * Rows are read in 32-value groups: block types are whole groups by construction (K-quant rows are
  * whole 256-value super-blocks); float rows of other lengths (stories260K's ffn_down has 172 columns)

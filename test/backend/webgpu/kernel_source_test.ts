@@ -11,13 +11,30 @@ Deno.test("each kernel file defines an entry point named after its op and docume
     assert(source.startsWith(`// ${name} — `), `${name}.wgsl opens with its formula header`);
     const spec = KERNELS[name as keyof typeof KERNELS];
     for (const b of spec.bindings) {
-      assert(source.includes(`//   ${b.name}`) || source.includes(`, ${b.name} `), `${name}.wgsl documents binding ${b.name}`);
+      assert(
+        source.includes(`//   ${b.name}`) || source.includes(`, ${b.name} `),
+        `${name}.wgsl documents binding ${b.name}`,
+      );
     }
   }
 });
 
 Deno.test("every weight decoder documents and reads exactly its format's sections", () => {
-  for (const type of [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
+  for (
+    const type of [
+      GgmlType.F32,
+      GgmlType.F16,
+      GgmlType.BF16,
+      GgmlType.Q8_0,
+      GgmlType.Q4_0,
+      GgmlType.Q4_1,
+      GgmlType.Q5_0,
+      GgmlType.Q5_1,
+      GgmlType.Q4_K,
+      GgmlType.Q5_K,
+      GgmlType.Q6_K,
+    ]
+  ) {
     const format = weightFormatOf(type)!;
     const source = WEIGHT_DECODERS[format.name];
     assert(source.includes("fn load_group(row: u32, g: u32) -> array<vec4<f32>, 8>"), format.name);

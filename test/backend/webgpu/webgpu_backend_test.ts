@@ -1,4 +1,9 @@
-import { deepStrictEqual as assertEquals, ok as assert, rejects as assertRejects, throws as assertThrows } from "node:assert/strict";
+import {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  rejects as assertRejects,
+  throws as assertThrows,
+} from "node:assert/strict";
 import type { Backend, Weight } from "../../../src/backend/backend.ts";
 import { createReferenceBackend } from "../../../src/backend/reference/reference_backend.ts";
 import { createWebGpuBackend, type WebGpuBackend } from "../../../src/backend/webgpu/webgpu_backend.ts";
@@ -37,7 +42,14 @@ function upload(b: Backend, type: GgmlType, rows: number, cols: number, v: Float
 }
 
 /** matmul and embed of one weight on the GPU backend and the reference; throws on a mismatch. */
-async function compareMatmul(b: WebGpuBackend, type: GgmlType, rows: number, cols: number, n: number, tol: number) {
+async function compareMatmul(
+  b: WebGpuBackend,
+  type: GgmlType,
+  rows: number,
+  cols: number,
+  n: number,
+  tol: number,
+) {
   const w = values(1, rows * cols, 0.05);
   const x = values(2, n * cols);
   const results: Float32Array[] = [];
@@ -55,13 +67,17 @@ async function compareMatmul(b: WebGpuBackend, type: GgmlType, rows: number, col
   assert(!bad, `${GgmlType[type]} [${rows}x${cols}] n=${n}: ${JSON.stringify(bad)}`);
 }
 
-gpuTest("a weight over the binding limit is split into row chunks that still multiply and embed exactly", async (b) => {
-  await compareMatmul(b, GgmlType.Q4_0, 70, 256, 1, 2e-2);
-  await compareMatmul(b, GgmlType.Q6_K, 37, 512, 5, 2e-2);
-  await compareMatmul(b, GgmlType.F16, 45, 96, 20, 2e-3);
-  const w = upload(b, GgmlType.Q4_0, 70, 256, values(1, 70 * 256)) as GpuWeight;
-  assert(w.chunks.length > 1, `${w.chunks.length} chunk(s)`);
-}, 1024);
+gpuTest(
+  "a weight over the binding limit is split into row chunks that still multiply and embed exactly",
+  async (b) => {
+    await compareMatmul(b, GgmlType.Q4_0, 70, 256, 1, 2e-2);
+    await compareMatmul(b, GgmlType.Q6_K, 37, 512, 5, 2e-2);
+    await compareMatmul(b, GgmlType.F16, 45, 96, 20, 2e-3);
+    const w = upload(b, GgmlType.Q4_0, 70, 256, values(1, 70 * 256)) as GpuWeight;
+    assert(w.chunks.length > 1, `${w.chunks.length} chunk(s)`);
+  },
+  1024,
+);
 
 gpuTest("matmul takes ragged shapes: rows off the tile, columns off the 32-value group", async (b) => {
   for (const n of [1, 2, 3, 17]) await compareMatmul(b, GgmlType.F32, 5, 172, n, 1e-4);
@@ -88,7 +104,10 @@ gpuTest("in-place siluMul and rmsNorm match their out-of-place results", async (
   b.siluMul(out, gate, up, 64);
   b.siluMul(gate, gate, up, 64);
   assertEquals(await b.read(gate), await b.read(out));
-  const norm = b.uploadWeight({ name: "n", type: GgmlType.F32, dims: [32] }, quantize(GgmlType.F32, values(5, 32)));
+  const norm = b.uploadWeight(
+    { name: "n", type: GgmlType.F32, dims: [32] },
+    quantize(GgmlType.F32, values(5, 32)),
+  );
   b.rmsNorm(out, up, norm, 2, 1e-5);
   b.rmsNorm(up, up, norm, 2, 1e-5);
   assertEquals(await b.read(up), await b.read(out));
@@ -129,14 +148,23 @@ gpuTest("Gumbel-max sampling draws tokens in proportion to softmax(logits / T)",
 
 gpuTest("bad inputs give typed errors, not GPU faults", async (b) => {
   const t = b.alloc(8);
-  assertThrows(() => b.write(t, new Float32Array(9)), (e) => e instanceof WebGpuError && e.kind === "bad_input");
+  assertThrows(
+    () => b.write(t, new Float32Array(9)),
+    (e) => e instanceof WebGpuError && e.kind === "bad_input",
+  );
   await assertRejects(() => b.read(t, 9), (e) => e instanceof WebGpuError && e.kind === "bad_input");
   const w = upload(b, GgmlType.F32, 4, 8, values(7, 32));
   assertThrows(() => b.embed(t, w, Int32Array.of(4)), RangeError);
   assertThrows(() => b.matmul(t, w, t, 1), (e) => e instanceof WebGpuError && e.kind === "bad_input");
-  assertThrows(() => b.uploadWeight({ name: "short", type: GgmlType.Q4_0, dims: [32, 2] }, new Uint8Array(18)), WebGpuError);
+  assertThrows(
+    () => b.uploadWeight({ name: "short", type: GgmlType.Q4_0, dims: [32, 2] }, new Uint8Array(18)),
+    WebGpuError,
+  );
   const cache = b.createKvCache({ layers: 1, slots: 1, ctx: 4, kvDim: 8 });
-  assertThrows(() => b.kvStore(cache, 0, t, t, 1, { slot: Int32Array.of(0), pos: Int32Array.of(4) }), RangeError);
+  assertThrows(
+    () => b.kvStore(cache, 0, t, t, 1, { slot: Int32Array.of(0), pos: Int32Array.of(4) }),
+    RangeError,
+  );
   assertThrows(
     () => b.alloc(2 ** 40),
     (e) => e instanceof WebGpuError && e.kind === "too_large" && /limit/.test(e.message),

@@ -6,7 +6,11 @@ const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
 Deno.test("broadcasts are handed out fewest-transmits first, then largest, then newest", () => {
   const q = new BroadcastQueue({ retransmitMult: 3, numNodes: () => 10 });
   // [key, size, initial transmits]
-  const items: [string, number, number][] = [["a", 10, 0], ["b", 30, 0], ["c", 10, 1], ["d", 10, 0], ["e", 50, 2]];
+  const items: [string, number, number][] = [["a", 10, 0], ["b", 30, 0], ["c", 10, 1], ["d", 10, 0], [
+    "e",
+    50,
+    2,
+  ]];
   for (const [k, size, tx] of items) q.queueWithTransmits(k, bytes(size), tx);
   assert.deepEqual(q.orderedView().map((e) => e.key), ["b", "d", "a", "c", "e"]);
 });

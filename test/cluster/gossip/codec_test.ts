@@ -20,15 +20,36 @@ const samples: Message[] = [
   { type: MessageType.Ack, seq: 2, payload: new Uint8Array([1, 2, 3]) },
   { type: MessageType.Nack, seq: 3 },
   { type: MessageType.Suspect, incarnation: 4, node: "b", from: "a" },
-  { type: MessageType.Alive, incarnation: 5, node: "b", addr: "h:1", meta: new Uint8Array(512).fill(7), vsn: v },
+  {
+    type: MessageType.Alive,
+    incarnation: 5,
+    node: "b",
+    addr: "h:1",
+    meta: new Uint8Array(512).fill(7),
+    vsn: v,
+  },
   { type: MessageType.Dead, incarnation: 6, node: "b", from: "b" },
   {
     type: MessageType.PushPull,
     join: false,
     vsn: v,
     nodes: [
-      { name: "a", addr: "h:1", meta: new Uint8Array([9]), incarnation: 1, status: MemberStatus.Alive, vsn: v },
-      { name: "ü", addr: "h:2", meta: new Uint8Array(0), incarnation: 2, status: MemberStatus.Suspect, vsn: v },
+      {
+        name: "a",
+        addr: "h:1",
+        meta: new Uint8Array([9]),
+        incarnation: 1,
+        status: MemberStatus.Alive,
+        vsn: v,
+      },
+      {
+        name: "ü",
+        addr: "h:2",
+        meta: new Uint8Array(0),
+        incarnation: 2,
+        status: MemberStatus.Suspect,
+        vsn: v,
+      },
     ],
   },
   { type: MessageType.Error, message: "protocol version 9 unsupported" },
@@ -75,7 +96,14 @@ Deno.test("frames written by protocol version 1 still decode", () => {
     type: MessageType.PushPull,
     join: true,
     vsn: v,
-    nodes: [{ name: "n1", addr: "a:1", meta: new Uint8Array(0), incarnation: 5, status: MemberStatus.Left, vsn: v }],
+    nodes: [{
+      name: "n1",
+      addr: "a:1",
+      meta: new Uint8Array(0),
+      incarnation: 5,
+      status: MemberStatus.Left,
+      vsn: v,
+    }],
   });
 });
 
@@ -109,22 +137,37 @@ Deno.test("malformed messages raise WireDecodeError naming the problem", () => {
     ["meta too large", frame(MessageType.Alive, [1, "b", "h:1", new Uint8Array(513), [1, 1, 1]])],
     ["meta not bytes", frame(MessageType.Alive, [1, "b", "h:1", "meta", [1, 1, 1]])],
     ["short versions", frame(MessageType.Alive, [1, "b", "h:1", new Uint8Array(0), [1, 1]])],
-    ["bad status", frame(MessageType.PushPull, [false, [1, 1, 1], [["a", "h:1", new Uint8Array(0), 1, 9, [1, 1, 1]]]])],
+    [
+      "bad status",
+      frame(MessageType.PushPull, [false, [1, 1, 1], [["a", "h:1", new Uint8Array(0), 1, 9, [1, 1, 1]]]]),
+    ],
     ["nack not boolean", frame(MessageType.IndirectPing, [1, "b", "h:1", 1, "a"])],
     ["nested compound", encodeCompound([encodeCompound([])])],
     ["truncated length table", new Uint8Array([MessageType.Compound, 3, 0])],
   ];
   for (const [what, bytes] of table) {
-    assert.throws(() => {
-      const r = decodePacket(bytes);
-      if (r.errors.length > 0) throw r.errors[0];
-    }, WireDecodeError, what);
+    assert.throws(
+      () => {
+        const r = decodePacket(bytes);
+        if (r.errors.length > 0) throw r.errors[0];
+      },
+      WireDecodeError,
+      what,
+    );
   }
 });
 
 Deno.test("encoding refuses fields past the wire limits", () => {
   assert.throws(
-    () => encodeMessage({ type: MessageType.Alive, incarnation: 1, node: "b", addr: "h:1", meta: new Uint8Array(513), vsn: v }),
+    () =>
+      encodeMessage({
+        type: MessageType.Alive,
+        incarnation: 1,
+        node: "b",
+        addr: "h:1",
+        meta: new Uint8Array(513),
+        vsn: v,
+      }),
     WireEncodeError,
   );
   assert.throws(() => encodeCompound(Array.from({ length: 256 }, () => new Uint8Array(1))), WireEncodeError);

@@ -35,7 +35,10 @@ Deno.test("a wrong label, a wrong key, tampering or a missing key are refused wi
     await assert.rejects(open(bytes, opts), (e) => e instanceof SecurityError && e.reason === reason, what);
   }
   await assert.rejects(open(new Uint8Array([2]), a), WireDecodeError);
-  await assert.rejects(open(new Uint8Array([9, 6, ...new TextEncoder().encode("ring-a")]), a), WireDecodeError);
+  await assert.rejects(
+    open(new Uint8Array([9, 6, ...new TextEncoder().encode("ring-a")]), a),
+    WireDecodeError,
+  );
 });
 
 Deno.test("a keyring decrypts with any installed key and encrypts with the primary", async () => {

@@ -21,7 +21,9 @@ function mutate(rng: Rng, src: Uint8Array): Uint8Array {
   let b = src.slice();
   switch (randomInt(rng, 4)) {
     case 0:
-      for (let i = 0, n = 1 + randomInt(rng, 8); i < n && b.length > 0; i++) b[randomInt(rng, b.length)] ^= 1 << randomInt(rng, 8);
+      for (let i = 0, n = 1 + randomInt(rng, 8); i < n && b.length > 0; i++) {
+        b[randomInt(rng, b.length)] ^= 1 << randomInt(rng, 8);
+      }
       break;
     case 1:
       b = b.subarray(0, randomInt(rng, b.length + 1));
@@ -48,7 +50,14 @@ function corpus(target: string): Uint8Array[] {
     ping,
     encodeMessage({ type: MessageType.Ack, seq: 77, payload: new Uint8Array([1, 2]) }),
     encodeMessage({ type: MessageType.Nack, seq: 78 }),
-    encodeMessage({ type: MessageType.IndirectPing, seq: 3, node: "ghost", addr: "127.0.0.1:9", nack: true, sourceNode: "fuzzer" }),
+    encodeMessage({
+      type: MessageType.IndirectPing,
+      seq: 3,
+      node: "ghost",
+      addr: "127.0.0.1:9",
+      nack: true,
+      sourceNode: "fuzzer",
+    }),
     encodeMessage({ type: MessageType.Suspect, incarnation: 1, node: "nobody", from: "fuzzer" }),
     encodeMessage({ type: MessageType.Dead, incarnation: 1, node: "nobody", from: "fuzzer" }),
     encodeMessage({ type: MessageType.PushPull, join: true, vsn: { min: 1, max: 1, cur: 1 }, nodes: [] }),
@@ -73,7 +82,10 @@ function intact(ring: { node: GossipNode }[], incarnations: number[]): void {
   for (const [i, { node }] of ring.entries()) {
     assert.ok(node.running);
     assert.equal(node.table.local().incarnation, incarnations[i], "no refutation was forced");
-    assert.deepEqual(node.members().map((m) => [m.name, m.status]).sort(), [["fuzz-a", MemberStatus.Alive], ["fuzz-b", MemberStatus.Alive]]);
+    assert.deepEqual(node.members().map((m) => [m.name, m.status]).sort(), [["fuzz-a", MemberStatus.Alive], [
+      "fuzz-b",
+      MemberStatus.Alive,
+    ]]);
     assert.equal(node.stats().handlerErrors, 0, "no exception reached a handler");
   }
 }
@@ -104,8 +116,9 @@ Deno.test("12,000 random and mutated datagrams leave a live plaintext node intac
     for (let i = 0; i < 12_000; i++) {
       const kind = randomInt(rng, 10);
       if (kind < 4) packets.push(randomBytes(rng, randomInt(rng, 1500)));
-      else if (kind < 7) packets.push(mutate(rng, await seal(base[randomInt(rng, base.length)], { label: "fuzz" })));
-      else packets.push(await seal(mutate(rng, base[randomInt(rng, base.length)]), { label: "fuzz" }));
+      else if (kind < 7) {
+        packets.push(mutate(rng, await seal(base[randomInt(rng, base.length)], { label: "fuzz" })));
+      } else packets.push(await seal(mutate(rng, base[randomInt(rng, base.length)]), { label: "fuzz" }));
     }
     const before = { ...a.transport.stats }, engineBefore = a.node.stats();
     await blast(a.transport.address, packets);
@@ -114,7 +127,8 @@ Deno.test("12,000 random and mutated datagrams leave a live plaintext node intac
     assert.ok(received >= 11_000, `received ${received}`);
     const envelopeDrops = t.malformedEnvelopes + t.labelMismatches + t.oversizePackets + t.decryptFailures -
       (before.malformedEnvelopes + before.labelMismatches + before.oversizePackets + before.decryptFailures);
-    const codecDrops = e.malformedPackets + e.unknownMessages - engineBefore.malformedPackets - engineBefore.unknownMessages;
+    const codecDrops = e.malformedPackets + e.unknownMessages - engineBefore.malformedPackets -
+      engineBefore.unknownMessages;
     assert.ok(envelopeDrops > 3_000, `envelope drops ${envelopeDrops}`);
     assert.ok(codecDrops > 1_000, `codec drops ${codecDrops}`);
     await sleep(1_000);
@@ -139,7 +153,8 @@ Deno.test("mutated encrypted datagrams never authenticate", async () => {
       const sealed = await seal(base[randomInt(rng, base.length)], { label: "fuzz", keyring });
       packets.push(i % 3 === 0 ? randomBytes(rng, randomInt(rng, 1400)) : mutate(rng, sealed));
     }
-    const before = a.transport.stats.decryptFailures + a.transport.stats.malformedEnvelopes + a.transport.stats.labelMismatches;
+    const before = a.transport.stats.decryptFailures + a.transport.stats.malformedEnvelopes +
+      a.transport.stats.labelMismatches;
     await blast(a.transport.address, packets);
     const t = a.transport.stats;
     const drops = t.decryptFailures + t.malformedEnvelopes + t.labelMismatches - before;
@@ -157,7 +172,10 @@ Deno.test("garbage streams are dropped and the node keeps serving", async () => 
     const incs = ring.map((r) => r.node.table.local().incarnation);
     const rng = seededRng(99);
     const { hostname, port } = splitHostPort(a.transport.address);
-    const valid = await seal(encodeMessage({ type: MessageType.Ping, seq: 5, node: "fuzz-a", sourceNode: "x" }), { label: "fuzz" });
+    const valid = await seal(
+      encodeMessage({ type: MessageType.Ping, seq: 5, node: "fuzz-a", sourceNode: "x" }),
+      { label: "fuzz" },
+    );
     for (let i = 0; i < 200; i++) {
       const conn = await Deno.connect({ hostname, port });
       let body: Uint8Array;
@@ -184,7 +202,10 @@ Deno.test("garbage streams are dropped and the node keeps serving", async () => 
       conn.close();
     }
     await sleep(500);
-    assert.ok(a.transport.stats.streamErrors + a.node.stats().malformedStreams + a.transport.stats.malformedEnvelopes >= 150);
+    assert.ok(
+      a.transport.stats.streamErrors + a.node.stats().malformedStreams +
+          a.transport.stats.malformedEnvelopes >= 150,
+    );
     intact(ring, incs);
     // Still answers a real push-pull.
     await ring[1].node.join([a.transport.address]);

@@ -14,7 +14,12 @@ import { seededRng } from "../../../cluster/gossip/rng.ts";
 import { NodeClock, VirtualScheduler } from "../../../cluster/gossip/sim/virtual_clock.ts";
 
 const v = { min: 1, max: 1, cur: 1 };
-const alive = (node: string, incarnation: number, addr = `${node}:1`, meta = new Uint8Array(0)): AliveMsg => ({
+const alive = (
+  node: string,
+  incarnation: number,
+  addr = `${node}:1`,
+  meta = new Uint8Array(0),
+): AliveMsg => ({
   type: MessageType.Alive,
   incarnation,
   node,
@@ -28,7 +33,12 @@ const suspect = (node: string, incarnation: number, from: string): SuspectMsg =>
   node,
   from,
 });
-const dead = (node: string, incarnation: number, from: string): DeadMsg => ({ type: MessageType.Dead, incarnation, node, from });
+const dead = (node: string, incarnation: number, from: string): DeadMsg => ({
+  type: MessageType.Dead,
+  incarnation,
+  node,
+  from,
+});
 
 /** A table for "me" at incarnation 1 plus peers, on a virtual clock starting at t=0. */
 function setup(peers: string[] = [], config = lanConfig("me")) {
@@ -251,4 +261,20 @@ Deno.test("probe targets go round-robin, skip ourselves and the dead, and forget
 Deno.test("no probe target when we are alone", () => {
   const { table } = setup();
   assert.equal(table.nextProbeTarget(), undefined);
+});
+
+Deno.test("a stale accusation of ourselves re-announces our alive without a new incarnation", () => {
+  const { table, broadcasts, refutes } = setup(["a"]);
+  table.suspectNode(suspect("me", 1, "a"));
+  assert.equal(table.local().incarnation, 2);
+  broadcasts.length = 0;
+  table.suspectNode(suspect("me", 1, "b"));
+  table.deadNode(dead("me", 1, "b"));
+  assert.equal(refutes(), 1, "no second refutation");
+  assert.equal(table.local().incarnation, 2);
+  assert.deepEqual(broadcasts.map((b) => [b.key, b.msg.type, (b.msg as AliveMsg).incarnation]), [
+    ["me", MessageType.Alive, 2],
+    ["me", MessageType.Alive, 2],
+  ]);
+  assert.equal(table.stats.reannouncements, 2);
 });

@@ -18,7 +18,12 @@ interface Live {
 
 async function startNode(name: string, opts: { label?: string; keys?: Uint8Array[] } = {}): Promise<Live> {
   const keyring = opts.keys ? await Keyring.create(opts.keys) : undefined;
-  const transport = NetTransport.listen({ hostname: "127.0.0.1", port: 0, label: opts.label ?? "test", keyring });
+  const transport = NetTransport.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    label: opts.label ?? "test",
+    keyring,
+  });
   const events: MemberEvent[] = [];
   const node = new GossipNode({ config: localConfig(name), transport, onEvent: (e) => events.push(e) });
   node.start();
@@ -46,7 +51,10 @@ Deno.test("encrypted nodes on loopback converge, detect a crash and record a gra
     await nodes[3].node.shutdown();
     const t0 = Date.now();
     assert.ok(
-      await waitFor(() => nodes.slice(0, 3).every((l) => l.node.table.get("net-d")?.status === MemberStatus.Dead), 10_000),
+      await waitFor(
+        () => nodes.slice(0, 3).every((l) => l.node.table.get("net-d")?.status === MemberStatus.Dead),
+        10_000,
+      ),
       "crash detected",
     );
     assert.ok(Date.now() - t0 < 8_000, `detected after ${Date.now() - t0} ms`);
@@ -109,7 +117,10 @@ Deno.test("rotating the cluster key during traffic causes no false dead", async 
     }
     await sleep(3_000);
     assert.ok(nodes.every((l) => aliveCount(l) === 4), "all alive");
-    assert.deepEqual(nodes.flatMap((l) => l.events.filter((e) => e.type === "dead" || e.type === "suspect")), []);
+    assert.deepEqual(
+      nodes.flatMap((l) => l.events.filter((e) => e.type === "dead" || e.type === "suspect")),
+      [],
+    );
     assert.deepEqual(nodes.map((l) => l.transport.stats.decryptFailures), [0, 0, 0, 0]);
   } finally {
     for (const l of nodes) await l.node.shutdown();
@@ -122,7 +133,9 @@ Deno.test("a gossip port already in use fails at start with a one-line reason", 
   try {
     assert.throws(
       () => NetTransport.listen({ hostname: "127.0.0.1", port }),
-      (e) => e instanceof GossipBindError && e.port === port && /already in use/.test(e.message) && !e.message.includes("\n"),
+      (e) =>
+        e instanceof GossipBindError && e.port === port && /already in use/.test(e.message) &&
+        !e.message.includes("\n"),
     );
   } finally {
     first.close();
@@ -132,5 +145,7 @@ Deno.test("a gossip port already in use fails at start with a one-line reason", 
 Deno.test("addresses parse as host:port or [v6]:port", () => {
   assert.deepEqual(splitHostPort("127.0.0.1:7946"), { hostname: "127.0.0.1", port: 7946 });
   assert.deepEqual(splitHostPort("[::1]:80"), { hostname: "::1", port: 80 });
-  for (const bad of ["nohost", "h:0", "h:70000", "::1:80", ""]) assert.throws(() => splitHostPort(bad), Error, bad);
+  for (const bad of ["nohost", "h:0", "h:70000", "::1:80", ""]) {
+    assert.throws(() => splitHostPort(bad), Error, bad);
+  }
 });

@@ -11,7 +11,10 @@ import {
 
 Deno.test("suspicion timeout scales with log10 of the ring size, floored at 1", () => {
   // Same table as memberlist's TestUtil_SuspicionTimeout (mult 3, 1 s interval, divided by 3).
-  const table: [number, number][] = [[5, 1000], [10, 1000], [50, 1698], [100, 2000], [500, 2698], [1000, 3000]];
+  const table: [number, number][] = [[5, 1000], [10, 1000], [50, 1698], [100, 2000], [500, 2698], [
+    1000,
+    3000,
+  ]];
   for (const [n, perMult] of table) {
     assert.equal(suspicionTimeoutMs(3, n, 1000), 3 * perMult, `n=${n}`);
   }
@@ -36,17 +39,30 @@ Deno.test("remaining suspicion time shrinks logarithmically with confirmations",
 });
 
 Deno.test("confirmations wanted are mult-2 unless the ring is too small", () => {
-  const table: [number, number, number][] = [[4, 50, 2], [4, 4, 2], [4, 3, 0], [3, 3, 1], [3, 2, 0], [6, 10, 4], [2, 10, 0]];
-  for (const [mult, n, want] of table) assert.equal(suspicionConfirmationsWanted(mult, n), want, `mult=${mult} n=${n}`);
+  const table: [number, number, number][] = [[4, 50, 2], [4, 4, 2], [4, 3, 0], [3, 3, 1], [3, 2, 0], [
+    6,
+    10,
+    4,
+  ], [2, 10, 0]];
+  for (const [mult, n, want] of table) {
+    assert.equal(suspicionConfirmationsWanted(mult, n), want, `mult=${mult} n=${n}`);
+  }
 });
 
 Deno.test("retransmit limit is mult times ceil(log10(N+1))", () => {
-  const table: [number, number, number][] = [[3, 0, 0], [3, 1, 3], [3, 99, 6], [4, 50, 8], [4, 200, 12], [4, 9, 4], [4, 10, 8]];
+  const table: [number, number, number][] = [[3, 0, 0], [3, 1, 3], [3, 99, 6], [4, 50, 8], [4, 200, 12], [
+    4,
+    9,
+    4,
+  ], [4, 10, 8]];
   for (const [mult, n, want] of table) assert.equal(retransmitLimit(mult, n), want, `mult=${mult} n=${n}`);
 });
 
 Deno.test("push-pull interval doubles past 32 members and grows with log2 N", () => {
-  const table: [number, number][] = [[1, 1000], [32, 1000], [33, 2000], [64, 2000], [65, 3000], [128, 3000], [200, 4000]];
+  const table: [number, number][] = [[1, 1000], [32, 1000], [33, 2000], [64, 2000], [65, 3000], [128, 3000], [
+    200,
+    4000,
+  ]];
   for (const [n, want] of table) assert.equal(pushPullScaleMs(1000, n), want, `n=${n}`);
 });
 

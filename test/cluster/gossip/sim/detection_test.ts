@@ -3,7 +3,12 @@ import { quantile, SimCluster } from "../../../../cluster/gossip/sim/sim_cluster
 
 /** Crashes `crashes` nodes one after another in an N-node ring and returns every live node's
  * detection time (ms) for each. The full 20-seed figures are in `bench/gossip.ts`. */
-function detectionTimes(profile: "lan" | "local", seeds: number[], crashes: number, settleMs: number): number[] {
+function detectionTimes(
+  profile: "lan" | "local",
+  seeds: number[],
+  crashes: number,
+  settleMs: number,
+): number[] {
   const all: number[] = [];
   for (const seed of seeds) {
     const c = new SimCluster({ n: 50, profile, seed });

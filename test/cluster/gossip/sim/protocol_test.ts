@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { encodeCompound, encodeMessage } from "../../../../cluster/gossip/codec.ts";
+import { decodePacket, encodeCompound, encodeMessage } from "../../../../cluster/gossip/codec.ts";
+import { withoutLifeguard } from "../../../../cluster/gossip/config.ts";
 import { JoinError } from "../../../../cluster/gossip/errors.ts";
 import { MemberStatus, MessageType } from "../../../../cluster/gossip/messages.ts";
 import { SimCluster } from "../../../../cluster/gossip/sim/sim_cluster.ts";
@@ -13,7 +14,9 @@ function ring(n: number, seed = 1, profile: "lan" | "local" = "lan") {
 
 Deno.test("nodes joining through one seed converge on the full membership", () => {
   const c = ring(8);
-  for (const m of c.members) assert.equal(m.node.members().filter((x) => x.status === MemberStatus.Alive).length, 8);
+  for (const m of c.members) {
+    assert.equal(m.node.members().filter((x) => x.status === MemberStatus.Alive).length, 8);
+  }
 });
 
 Deno.test("probes measure round-trip time and carry the ack payload (live load)", () => {
@@ -60,7 +63,12 @@ Deno.test("the TCP fallback ping saves a member whose UDP is firewalled", () => 
 Deno.test("a suspected member refutes quickly through the buddy ping and stays alive", () => {
   const c = ring(5, 5);
   const [a, b] = c.members;
-  a.node.table.suspectNode({ type: MessageType.Suspect, incarnation: b.node.table.local().incarnation, node: b.name, from: a.name });
+  a.node.table.suspectNode({
+    type: MessageType.Suspect,
+    incarnation: b.node.table.local().incarnation,
+    node: b.name,
+    from: a.name,
+  });
   const before = b.node.table.local().incarnation;
   c.runFor(20_000);
   assert.ok(b.node.table.local().incarnation > before, "b refuted");
@@ -136,7 +144,12 @@ Deno.test("garbage datagrams and streams are counted and dropped without harm", 
   const c = ring(3, 10);
   const rogue = c.network.attach("6.6.6.6:1", new NodeClock(c.scheduler));
   const target = c.members[0];
-  const garbage = [new Uint8Array(0), new Uint8Array([0xff, 1, 2]), new Uint8Array([7, 9, 0, 1]), new Uint8Array([0, 0xc1])];
+  const garbage = [
+    new Uint8Array(0),
+    new Uint8Array([0xff, 1, 2]),
+    new Uint8Array([7, 9, 0, 1]),
+    new Uint8Array([0, 0xc1]),
+  ];
   for (const g of garbage) rogue.sendPacket(target.addr, g);
   let reply: Uint8Array | undefined;
   rogue.request(target.addr, new Uint8Array([6, 0xc1]), 1000, (r) => r.ok && (reply = r.data));
@@ -146,4 +159,65 @@ Deno.test("garbage datagrams and streams are counted and dropped without harm", 
   assert.equal(s.malformedStreams, 1);
   assert.equal(reply?.[0], MessageType.Error, "stream gets an error reply");
   assert.ok(c.converged());
+});
+
+/** Suspects b at a only (nobody else is told) and records a's probes of b and b's acks. */
+function buddyScenario(lifeguard: boolean) {
+  // No periodic push-pull either: it would reveal a's suspicion to b too.
+  const c = new SimCluster({
+    n: 5,
+    seed: 11,
+    tweak: (cfg) => ({ ...(lifeguard ? cfg : withoutLifeguard(cfg)), pushPullIntervalMs: 0 }),
+  });
+  c.boot();
+  const [a, b] = c.members;
+  const probes: { seq: number; suspectFirst: boolean }[] = [];
+  const acks = new Map<number, boolean>();
+  c.network.tap = (from, to, data) => {
+    const { messages } = decodePacket(data);
+    if (from === a.addr && to === b.addr) {
+      const ping = messages.find((m) => m.type === MessageType.Ping);
+      if (ping?.type === MessageType.Ping) {
+        probes.push({ seq: ping.seq, suspectFirst: messages[0].type === MessageType.Suspect });
+      }
+    }
+    if (from === b.addr && to === a.addr && messages[0]?.type === MessageType.Ack) {
+      acks.set(messages[0].seq, messages.some((m) => m.type === MessageType.Alive && m.node === b.name));
+    }
+  };
+  const inc = b.node.table.local().incarnation;
+  a.node.table.suspectNode({ type: MessageType.Suspect, incarnation: inc, node: b.name, from: "someone" });
+  a.node.queue.reset(); // keep the suspicion from spreading by gossip: only a's probe can tell b
+  c.runUntil(() => probes.some((p) => acks.has(p.seq)), 10_000, 10);
+  c.runFor(1_000);
+  return { c, a, b, inc, probes, acks };
+}
+
+Deno.test("the buddy probe puts the suspicion first, so the suspect's ack carries its refutation", () => {
+  const { b, inc, probes, acks } = buddyScenario(true);
+  const buddy = probes.find((p) => p.suspectFirst);
+  assert.ok(buddy, "a probed b with the suspicion attached");
+  assert.equal(acks.get(buddy.seq), true, "the ack to the buddy probe carries the refutation");
+  assert.ok(b.node.table.local().incarnation > inc);
+});
+
+Deno.test("without the buddy rule the prober does not tell the suspect, whose suspicion then runs out", () => {
+  const { c, a, b, probes } = buddyScenario(false);
+  c.runFor(10_000);
+  assert.ok(probes.length > 0);
+  assert.ok(probes.every((p) => !p.suspectFirst));
+  assert.ok(c.events.some((e) => e.observer === a.name && e.subject === b.name && e.type === "dead"));
+});
+
+Deno.test("a leave notice reaches every member even when the gossip budget cannot", async () => {
+  // retransmitMult 1 in a ring of 5: each broadcast is sent once, to one random member.
+  const c = new SimCluster({ n: 5, seed: 12, tweak: (cfg) => ({ ...cfg, retransmitMult: 1 }) });
+  c.boot();
+  const leaver = c.members[0];
+  const left = leaver.node.leave(2_000);
+  c.runFor(2_000);
+  await left;
+  await leaver.node.shutdown();
+  c.runFor(100);
+  for (const m of c.members.slice(1)) assert.equal(c.view(m.name, leaver.name), MemberStatus.Left, m.name);
 });

@@ -41,7 +41,10 @@ Deno.test("one-way loss into one node never gets healthy nodes declared dead", (
   c.runFor(120_000);
   const healthyView = c.falseDeads(0, new Set([deaf.name]));
   assert.deepEqual(healthyView, [], "healthy observers never declared a healthy node dead");
-  assert.ok(c.events.some((e) => e.type === "dead" && e.subject === deaf.name), "the deaf node itself failed");
+  assert.ok(
+    c.events.some((e) => e.type === "dead" && e.subject === deaf.name),
+    "the deaf node itself failed",
+  );
   assert.notEqual(c.view(c.members[0].name, deaf.name), MemberStatus.Alive);
   assert.ok(deaf.node.healthScore > 0, "Lifeguard: the deaf node noticed it is the unhealthy one");
 });
@@ -66,7 +69,11 @@ Deno.test("one broadcast reaches all 50 nodes within 12 gossip rounds at 0% loss
     const t0 = c.now();
     origin.node.updateMeta(new Uint8Array([rounds.length + 1]));
     const inc = origin.node.table.local().incarnation;
-    const took = c.runUntil(() => c.members.every((m) => (m.node.table.get(origin.name)?.incarnation ?? 0) >= inc), 10_000, 10);
+    const took = c.runUntil(
+      () => c.members.every((m) => (m.node.table.get(origin.name)?.incarnation ?? 0) >= inc),
+      10_000,
+      10,
+    );
     assert.notEqual(took, -1);
     rounds.push(Math.ceil((c.now() - t0) / origin.node.config.gossipIntervalMs));
   }
@@ -78,7 +85,11 @@ Deno.test("a node joining through one seed is known by all within 3 s", () => {
   c.runFor(5_000);
   const t0 = c.now();
   const fresh = c.addNode(c.members[0].name);
-  const took = c.runUntil(() => c.members.every((m) => m.node.table.get(fresh.name)?.status === MemberStatus.Alive), 10_000, 10);
+  const took = c.runUntil(
+    () => c.members.every((m) => m.node.table.get(fresh.name)?.status === MemberStatus.Alive),
+    10_000,
+    10,
+  );
   assert.ok(took >= 0 && c.now() - t0 <= 3_000, `known by all after ${c.now() - t0} ms`);
 });
 

@@ -1,0 +1,225 @@
+/**
+ * Serving benchmark: aggregate decode tokens/s with 1, 4, 8 and 16 concurrent streams, time to first
+ * token (p50/p99), and the HTTP server's overhead per token against the engine called directly — all on
+ * the same model and backend, in the same run.
+ *
+ *   baseline  `generate()` alone (one sequence, no scheduler), then the scheduler with N concurrent
+ *             sequences (no HTTP);
+ *   server    the same N streams as SSE requests to the API, through a real socket on 127.0.0.1, with a
+ *             client that only counts events (so client work barely shows).
+ *
+ * overhead = (engine tokens/s ÷ server tokens/s − 1) at the same concurrency (target ≤ 5 %).
+ * speedup  = server tokens/s at N streams ÷ server tokens/s at 1 stream (target ≥ 4× at 8 on the
+ *            CPU backend, where decode is memory-bound; the reference backend re-reads the weights per row
+ *            and shows only the amortised per-step costs).
+ *
+ *   deno task bench:serve [--model FILE] [--backend auto|reference|wasm|webgpu] [--streams 1,4,8,16]
+ *                         [--tokens 32] [--rounds 2] [--json FILE]
+ *
+ * Without --model it uses a synthetic llama with stories15M's shape (dim 288, 6 layers, ffn 768, F32,
+ * 32000-token vocabulary), written to bench/out/ on first run.
+ */
+import { parseArgs } from "node:util";
+import { createApiHandler } from "../src/api/app.ts";
+import { NodeState } from "../src/api/node_state.ts";
+import { createServedModel } from "../src/api/served_model.ts";
+import { createServeMetrics } from "../src/api/serve_metrics.ts";
+import { type BackendChoice, createBackend } from "../src/backend/create_backend.ts";
+import { generate } from "../src/engine/generate.ts";
+import { type LoadedModel, loadModel } from "../src/engine/loaded_model.ts";
+import { defaultSamplingParams } from "../src/engine/sampler.ts";
+import type { Scheduler } from "../src/engine/scheduler.ts";
+import { openGguf } from "../src/gguf/mod.ts";
+import { writeSyntheticModel } from "../src/model/synthetic_model.ts";
+import { GgmlType } from "../src/quant/ggml_type.ts";
+
+const OUT_DIR = new URL("./out/", import.meta.url).pathname;
+const VOCAB = new URL("../../shared/tokenizers/ggml-vocab-llama-spm.gguf", import.meta.url).pathname;
+/** Context per sequence in the benchmark, tokens: prompt + completion fit easily. */
+const CTX = 256;
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    model: { type: "string" },
+    backend: { type: "string", default: "auto" },
+    streams: { type: "string", default: "1,4,8,16" },
+    tokens: { type: "string", default: "32" },
+    rounds: { type: "string", default: "2" },
+    json: { type: "string" },
+  },
+});
+const LEVELS = String(values.streams).split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const TOKENS = Number(values.tokens);
+const ROUNDS = Number(values.rounds);
+
+async function defaultModel(): Promise<string> {
+  const path = `${OUT_DIR}stories15m-shape-f32.gguf`;
+  try {
+    await Deno.stat(path);
+  } catch {
+    await Deno.mkdir(OUT_DIR, { recursive: true });
+    const vocab = await openGguf(VOCAB);
+    try {
+      const spec = { arch: "llama", dim: 288, layers: 6, heads: 6, kvHeads: 6, ffn: 768, ctx: 512 } as const;
+      await writeSyntheticModel({ ...spec, type: GgmlType.F32, seed: 1 }, vocab, path);
+    } finally {
+      vocab.close();
+    }
+  }
+  return path;
+}
+
+/** Distinct short prompts, so no two streams are the same request. */
+const promptText = (i: number) => `Once upon a time, story ${i},`;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+interface LevelResult {
+  readonly streams: number;
+  readonly tokens: number;
+  readonly seconds: number;
+  readonly ttftMs: number[];
+}
+
+const tps = (r: LevelResult) => r.tokens / r.seconds;
+
+/** N clients, each sending `ROUNDS` requests back to back; `one` runs one request, returns tokens and TTFT. */
+async function closedLoop(streams: number, one: (i: number) => Promise<{ tokens: number; ttftMs: number }>): Promise<LevelResult> {
+  const ttftMs: number[] = [];
+  let tokens = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: streams }, async (_, client) => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = await one(client * ROUNDS + round);
+      tokens += r.tokens;
+      ttftMs.push(r.ttftMs);
+    }
+  }));
+  return { streams, tokens, seconds: (performance.now() - start) / 1000, ttftMs: ttftMs.sort((a, b) => a - b) };
+}
+
+async function engineAlone(model: LoadedModel): Promise<number> {
+  const prompt = model.tokenizer.encode(promptText(0));
+  const run = generate(model, prompt, { maxTokens: TOKENS, sampling: { ...defaultSamplingParams(), temperature: 0 } });
+  let count = 0;
+  const start = performance.now();
+  for await (const _ of run) count++;
+  return count / ((performance.now() - start) / 1000);
+}
+
+function engineLevel(model: LoadedModel, scheduler: Scheduler, streams: number): Promise<LevelResult> {
+  return closedLoop(streams, async (i) => {
+    const started = performance.now();
+    const stream = scheduler.submit({
+      prompt: model.tokenizer.encode(promptText(i)),
+      maxTokens: TOKENS,
+      sampling: { ...defaultSamplingParams(), temperature: 0 },
+    });
+    let ttftMs = NaN;
+    let tokens = 0;
+    for await (const _ of stream) {
+      if (tokens === 0) ttftMs = performance.now() - started;
+      tokens++;
+    }
+    return { tokens, ttftMs };
+  });
+}
+
+function serverLevel(url: string, streams: number): Promise<LevelResult> {
+  const decoder = new TextDecoder();
+  return closedLoop(streams, async (i) => {
+    const started = performance.now();
+    const response = await fetch(`${url}/v1/completions`, {
+      method: "POST",
+      body: JSON.stringify({
+        model: "bench",
+        prompt: promptText(i),
+        max_tokens: TOKENS,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    });
+    let ttftMs = NaN;
+    let tail = "";
+    for await (const chunk of response.body!) {
+      if (Number.isNaN(ttftMs)) ttftMs = performance.now() - started;
+      tail = (tail + decoder.decode(chunk, { stream: true })).slice(-400); // only the usage chunk is parsed
+    }
+    const usage = tail.match(/"completion_tokens":(\d+)/);
+    if (!usage) throw new Error(`no usage in the stream: ${tail}`);
+    return { tokens: Number(usage[1]), ttftMs };
+  });
+}
+
+const modelPath = values.model ?? await defaultModel();
+const maxStreams = Math.max(...LEVELS);
+const backend = await createBackend(values.backend as BackendChoice);
+const model = await loadModel(modelPath, backend, { slots: maxStreams, ctx: CTX, maxBatch: Math.max(64, maxStreams) });
+const served = createServedModel(model, { id: "bench", queueSize: maxStreams, prefillChunk: 32 });
+const handler = createApiHandler({
+  state: NodeState.ready(served),
+  metrics: createServeMetrics(() => served.scheduler.stats()),
+  options: { apiKeys: [], maxBodyBytes: 1 << 20, defaultMaxTokens: TOKENS, retryAfterSeconds: 1 },
+});
+const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+const url = `http://127.0.0.1:${server.addr.port}`;
+
+console.log(`serve bench: ${modelPath.slice(modelPath.lastIndexOf("/") + 1)} · backend ${backend.name} (${backend.description}) · ` +
+  `${TOKENS} tokens per request · ${ROUNDS} requests per stream\n`);
+// warm-up: JIT the hot loops and the HTTP path once
+await engineLevel(model, served.scheduler, 1);
+await serverLevel(url, 1);
+
+const alone = await engineAlone(model);
+const rows: Array<{ streams: number; engine: LevelResult; server: LevelResult }> = [];
+for (const streams of LEVELS) {
+  const engine = await engineLevel(model, served.scheduler, streams);
+  const viaServer = await serverLevel(url, streams);
+  rows.push({ streams, engine, server: viaServer });
+}
+await served.scheduler.close();
+await server.shutdown();
+model.close();
+
+const one = rows.find((r) => r.streams === 1) ?? rows[0];
+const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
+console.log(`generate() alone, 1 sequence: ${f(alone)} tok/s\n`);
+console.log("| streams | engine tok/s | server tok/s | server overhead/token | speedup vs 1 stream | TTFT p50 ms | TTFT p99 ms |");
+console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+for (const r of rows) {
+  const overhead = (tps(r.engine) / tps(r.server) - 1) * 100;
+  console.log(
+    `| ${r.streams} | ${f(tps(r.engine))} | ${f(tps(r.server))} | ${f(overhead)} % | ${f(tps(r.server) / tps(one.server), 2)}× | ` +
+      `${f(percentile(r.server.ttftMs, 50))} | ${f(percentile(r.server.ttftMs, 99))} |`,
+  );
+}
+console.log(`\nserver at 1 stream vs generate() alone: ${f((alone / tps(one.server) - 1) * 100)} % overhead per token`);
+
+if (values.json) {
+  await Deno.writeTextFile(
+    values.json,
+    JSON.stringify(
+      {
+        model: modelPath,
+        backend: backend.name,
+        tokensPerRequest: TOKENS,
+        rounds: ROUNDS,
+        generateAloneTps: alone,
+        levels: rows.map((r) => ({
+          streams: r.streams,
+          engineTps: tps(r.engine),
+          serverTps: tps(r.server),
+          ttftP50Ms: percentile(r.server.ttftMs, 50),
+          ttftP99Ms: percentile(r.server.ttftMs, 99),
+        })),
+      },
+      null,
+      1,
+    ) + "\n",
+  );
+}

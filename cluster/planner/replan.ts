@@ -1,0 +1,101 @@
+/**
+ * Hysteresis: when a new gossip view warrants a new plan epoch. Load reports are noisy; re-planning on
+ * every wiggle would move layers (reloading weights, dropping KV caches) for nothing. The current plan
+ * is re-costed under the new view and replaced only when it broke (a stage's node left, got too busy or
+ * lost memory) or when the fresh plan predicts more than `threshold` (10%) more tokens/s.
+ *
+ * @example
+ * ```ts
+ * const { plan, decision } = nextPlan(current, view); // decision.replan: a new epoch starts
+ * ```
+ *
+ * @module
+ */
+
+import { buildReplica, CostModel, type NodeModel, nodeModel } from "./cost_model.ts";
+import { byId, planCluster, resolvePlannerOptions } from "./plan_cluster.ts";
+import type { Plan, PlannerInput, PlannerOptions, Replica } from "./planner_types.ts";
+
+/** Predicted gain (fraction of tokens/s) a new plan must bring before it replaces a working one. */
+export const DEFAULT_REPLAN_THRESHOLD = 0.1;
+
+export interface ReplanDecision {
+  readonly replan: boolean;
+  /** no-plan: nothing to keep; broken: the current plan lost a replica; gain: the candidate is enough better */
+  readonly reason: "no-plan" | "broken" | "gain" | "steady";
+  /** candidate tokens/s ÷ current tokens/s − 1 */
+  readonly gain: number;
+}
+
+/** A canonical text of the plan's layout (who runs which layers), equal on every node for equal plans. */
+export function layoutKey(plan: Plan): string {
+  return plan.replicas.map((r) => r.stages.map((s) => `${s.nodeId}:${s.start}-${s.end}`).join(">")).join("|");
+}
+
+/**
+ * The same layout with costs predicted from a new view. Replicas that can no longer run (a stage's
+ * node is gone, unusable, at maxLoad or short of memory; the model changed) are dropped and counted
+ * in `brokenReplicas`.
+ */
+export function recostPlan(plan: Plan, input: PlannerInput, options: Partial<PlannerOptions> = {}): Plan {
+  const opts = resolvePlannerOptions(options);
+  const nodes: NodeModel[] = [];
+  for (const m of byId(input.members)) {
+    const n = nodeModel(m, opts);
+    if (n && m.load < opts.maxLoad) nodes.push(n);
+  }
+  const index = new Map(nodes.map((n, i) => [n.id, i]));
+  const cost = new CostModel(input.model, nodes, input.rttMs, opts);
+  const replicas: Replica[] = [];
+  for (const r of plan.replicas) {
+    const order = r.stages.map((s) => index.get(s.nodeId) ?? -1);
+    const cuts = [...r.stages.map((s) => s.start), r.stages[r.stages.length - 1].end];
+    const wholeModel = cuts[0] === 0 && cuts[cuts.length - 1] === input.model.layers;
+    const rebuilt = order.includes(-1) || !wholeModel ? undefined : buildReplica(cost, order, cuts);
+    if (rebuilt) replicas.push(rebuilt);
+  }
+  return {
+    ...plan,
+    replicas,
+    tokensPerSec: replicas.reduce((s, r) => s + r.tokensPerSec, 0),
+    brokenReplicas: plan.brokenReplicas + plan.replicas.length - replicas.length,
+  };
+}
+
+/**
+ * Whether `candidate` should replace `current`. `current` must be re-costed under the same view as
+ * the candidate ({@link recostPlan}), or the comparison mixes old and new loads.
+ */
+export function shouldReplan(
+  current: Plan | undefined,
+  candidate: Plan,
+  threshold: number = DEFAULT_REPLAN_THRESHOLD,
+): ReplanDecision {
+  if (!current) return { replan: true, reason: "no-plan", gain: Infinity };
+  const gain = current.tokensPerSec > 0
+    ? candidate.tokensPerSec / current.tokensPerSec - 1
+    : candidate.tokensPerSec > 0
+    ? Infinity
+    : 0;
+  if (current.brokenReplicas > 0) return { replan: true, reason: "broken", gain };
+  if (layoutKey(current) === layoutKey(candidate)) return { replan: false, reason: "steady", gain: 0 };
+  return gain > threshold
+    ? { replan: true, reason: "gain", gain }
+    : { replan: false, reason: "steady", gain };
+}
+
+/**
+ * The plan to follow after a new view: the fresh plan (stamped with `input.epoch`) when
+ * {@link shouldReplan} says so, else the current layout re-costed, keeping its epoch.
+ */
+export function nextPlan(
+  current: Plan | undefined,
+  input: PlannerInput,
+  options: Partial<PlannerOptions> = {},
+  threshold: number = DEFAULT_REPLAN_THRESHOLD,
+): { plan: Plan; decision: ReplanDecision } {
+  const recosted = current && recostPlan(current, input, options);
+  const candidate = planCluster(input, options);
+  const decision = shouldReplan(recosted, candidate, threshold);
+  return { plan: decision.replan || !recosted ? candidate : recosted, decision };
+}

@@ -1,0 +1,38 @@
+/**
+ * What the HTTP app serves: the node's status and, once loaded, its model and scheduler. The serve
+ * command binds the port while the model is still loading (so `/health` answers "loading" during a
+ * download), then fills in the model and flips the status.
+ */
+import type { Scheduler } from "../engine/scheduler.ts";
+import type { Tokenizer } from "../tokenizer/mod.ts";
+import type { ChatTemplate } from "./chat_template.ts";
+
+/** Lifecycle of a node, as `/health` reports it. */
+export type NodeStatus = "loading" | "ready" | "draining";
+
+/** A model being served. */
+export interface ServedModel {
+  /** id in `/v1/models` and in requests' `model` field */
+  readonly id: string;
+  /** Unix seconds when it was loaded */
+  readonly created: number;
+  readonly scheduler: Scheduler;
+  readonly tokenizer: Tokenizer;
+  readonly chatTemplate: ChatTemplate;
+  /** context per sequence, tokens */
+  readonly ctx: number;
+}
+
+/** Mutable state shared by the app and the serve command. */
+export class NodeState {
+  status: NodeStatus = "loading";
+  model?: ServedModel;
+
+  /** A ready node serving `model`. */
+  static ready(model: ServedModel): NodeState {
+    const state = new NodeState();
+    state.model = model;
+    state.status = "ready";
+    return state;
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * `edgering serve`: a node with an OpenAI-compatible API.
+ *
+ * Order of events: read the config (flags > EDGERING_* > --config TOML > defaults) → bind the port (so
+ * `/health` answers "loading" during a download) → find the model (--model, config, cache, default
+ * download) → load it and warm the backend with one forward pass → "ready" and one log line with
+ * address, model, backend and memory. SIGINT/SIGTERM: `/health` and new requests say 503 "draining",
+ * running streams get `graceSeconds` to finish, then are cancelled; the process exits 0. A second
+ * signal skips the grace.
+ */
+import { createApiHandler } from "../api/app.ts";
+import { NodeState } from "../api/node_state.ts";
+import { createServedModel, modelIdFromPath } from "../api/served_model.ts";
+import { createServeMetrics } from "../api/serve_metrics.ts";
+import { createBackend } from "../backend/create_backend.ts";
+import { CONFIG_FIELDS, CONFIG_KEYS, ConfigError, formatConfig, loadServeConfig, type ServeConfig } from "../config/mod.ts";
+import { prefill } from "../engine/generate.ts";
+import { type LoadedModel, loadModel } from "../engine/loaded_model.ts";
+import { createProgressReporter, formatBytes, ModelStoreError, resolveModel } from "../model_store/mod.ts";
+import { UsageError } from "./cli_error.ts";
+import type { FlagTable } from "./flags.ts";
+import type { CliIo, Verb } from "./verb.ts";
+
+/** Signals that start a graceful shutdown. */
+const SHUTDOWN_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
+
+function serveFlags(): FlagTable {
+  const table: Record<string, FlagTable[string]> = {
+    config: { type: "string", help: "TOML config file (or EDGERING_CONFIG)" },
+    "print-config": { type: "boolean", help: "print the effective config as TOML and exit" },
+  };
+  for (const key of CONFIG_KEYS) {
+    const field = CONFIG_FIELDS[key];
+    table[field.flag] = {
+      type: field.kind === "bool" ? "boolean" : "string",
+      multiple: field.kind === "list" ? true : undefined,
+      help: `${field.help} [${field.env}]`,
+    };
+  }
+  return table;
+}
+
+export const serveVerb: Verb = {
+  name: "serve",
+  usage: "edgering serve [--model FILE|URL|hf:OWNER/REPO/FILE.gguf] [--host H] [--port P] [--config FILE] [flags]",
+  summary: "Starts a node serving an OpenAI-compatible API (/v1/completions, /v1/chat/completions, /v1/models,\n" +
+    "/health, /metrics). Settings: flags > EDGERING_* environment > --config TOML file > defaults.",
+  flags: serveFlags(),
+  async run(flags, io) {
+    let config: ServeConfig;
+    try {
+      const resolved = await loadServeConfig({
+        flags: flags.values,
+        env: Deno.env.toObject(),
+        configPath: typeof flags.values.config === "string" ? flags.values.config : undefined,
+      });
+      if (flags.values["print-config"]) {
+        io.stdout(formatConfig(resolved));
+        return 0;
+      }
+      config = resolved.config;
+    } catch (error) {
+      if (error instanceof ConfigError) throw new UsageError(`serve: ${error.message}`);
+      throw error;
+    }
+    if (flags.positionals.length > 0) throw new UsageError(`serve: unexpected argument "${flags.positionals[0]}"`);
+    await runNode(config, io);
+    return 0;
+  },
+};
+
+/** Resolves when the first of SIGINT/SIGTERM arrives; `second` fires on any later one. */
+function shutdownSignals(second: () => void): { received: Promise<Deno.Signal>; remove: () => void } {
+  const installed: Array<[Deno.Signal, () => void]> = [];
+  let first = true;
+  const received = new Promise<Deno.Signal>((resolve) => {
+    for (const signal of SHUTDOWN_SIGNALS) {
+      const handler = () => {
+        if (first) resolve(signal);
+        else second();
+        first = false;
+      };
+      try {
+        Deno.addSignalListener(signal, handler);
+        installed.push([signal, handler]);
+      } catch { /* a signal this platform lacks (SIGTERM on Windows) */ }
+    }
+  });
+  return { received, remove: () => installed.forEach(([s, h]) => Deno.removeSignalListener(s, h)) };
+}
+
+function bind(config: ServeConfig, handler: (request: Request) => Promise<Response>): Deno.HttpServer<Deno.NetAddr> {
+  try {
+    return Deno.serve({ hostname: config.host, port: config.port, onListen() {} }, handler);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.AddrInUse
+      ? "the address is in use (pick another with --port)"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "permission denied (ports below 1024 need privileges)"
+      : (error as Error).message;
+    throw new UsageError(`serve: cannot bind ${config.host}:${config.port}: ${reason}`);
+  }
+}
+
+async function loadServed(config: ServeConfig, io: CliIo, signal: AbortSignal): Promise<LoadedModel> {
+  const log = (line: string) => io.stderr(`edgering: ${line}\n`);
+  let reporter: ReturnType<typeof createProgressReporter> | undefined;
+  let path: string;
+  try {
+    const env = Deno.env.toObject();
+    const resolved = await resolveModel({
+      model: config.model,
+      sha256: config.modelSha256,
+      cacheDir: config.cacheDir,
+      offline: config.offline,
+      hfEndpoint: env.HF_ENDPOINT || undefined,
+      log,
+      signal,
+      onProgress: (label) => {
+        reporter = createProgressReporter(label, io.stderr, Deno.stderr.isTerminal());
+        return reporter.onProgress;
+      },
+      onDownloadDone: () => reporter?.done(),
+    });
+    path = resolved.path;
+  } catch (error) {
+    if (error instanceof ModelStoreError) throw new UsageError(`serve: ${error.message}`);
+    throw error;
+  }
+  const backend = await createBackend(config.backend, { threads: config.threads });
+  const loaded = await loadModel(path, backend, { slots: config.slots, ctx: config.ctx, maxBatch: config.maxBatch });
+  // warm-up: one forward pass compiles kernels / JITs the hot loops before the first request
+  const warmToken = loaded.tokenizer.bosId >= 0 ? loaded.tokenizer.bosId : 0;
+  await prefill(loaded, [warmToken], 0);
+  return loaded;
+}
+
+/** KV cache size in bytes, f32 K and V. */
+function kvBytes(loaded: LoadedModel): number {
+  return loaded.slots * loaded.cfg.layers * loaded.ctx * loaded.cfg.kvDim * 2 * 4;
+}
+
+/** Runs a node until a shutdown signal has been handled. */
+async function runNode(config: ServeConfig, io: CliIo): Promise<void> {
+  const log = (line: string) => io.stderr(`edgering: ${line}\n`);
+  const state = new NodeState();
+  const metrics = createServeMetrics(() => state.model?.scheduler.stats());
+  const handler = createApiHandler({
+    state,
+    metrics,
+    options: {
+      apiKeys: config.apiKeys,
+      maxBodyBytes: config.maxBodyBytes,
+      defaultMaxTokens: config.defaultMaxTokens,
+      retryAfterSeconds: config.retryAfterSeconds,
+      log,
+    },
+  });
+  const loading = new AbortController();
+  let force = () => loading.abort();
+  const signals = shutdownSignals(() => force());
+  const server = bind(config, handler);
+  const address = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.addr.port}`;
+  let loaded: LoadedModel | undefined;
+  try {
+    const ready = loadServed(config, io, loading.signal).then((model) => (loaded = model));
+    const first = await Promise.race([ready.then(() => undefined), signals.received]);
+    if (first !== undefined) {
+      log(`${first} while loading: stopping`);
+      loading.abort();
+      await ready.catch(() => {});
+      return;
+    }
+    const model = loaded!;
+    const served = createServedModel(model, {
+      id: config.modelName ?? modelIdFromPath(model.source),
+      queueSize: config.queueSize,
+      prefillChunk: config.prefillChunk,
+    });
+    state.model = served;
+    state.status = "ready";
+    log(
+      `serving ${served.id} on ${address} · backend ${model.forward.backend.name} (${model.forward.backend.description}) · ` +
+        `${config.slots} slots × ${model.ctx} ctx · memory: weights ${formatBytes(model.weights.bytes)}, ` +
+        `kv ${formatBytes(kvBytes(model))}, rss ${formatBytes(Deno.memoryUsage().rss)} · chat template ${served.chatTemplate.origin}` +
+        (config.apiKeys.length > 0 ? ` · ${config.apiKeys.length} api key(s)` : ""),
+    );
+    const signal = await signals.received;
+    state.status = "draining";
+    log(`${signal}: draining (${config.graceSeconds} s grace; signal again to stop at once)`);
+    force = () => void served.scheduler.close();
+    await served.scheduler.drain(config.graceSeconds * 1000);
+    log("drained; bye");
+  } finally {
+    signals.remove();
+    await server.shutdown();
+    loaded?.close();
+  }
+}
