@@ -6,28 +6,38 @@
  *
  * - **Failure detection** (`prober.ts`): once per probe interval, ping the next member in a
  *   shuffled round-robin; on silence ask k peers to ping it (they nack if they cannot) and try a
- *   TCP ping; still silent → *suspect* it.
+ *   TCP ping; still silent → *suspect* it. A suspect is probed with its suspicion attached (the
+ *   "buddy" rule), so its ack can already carry its refutation.
  * - **Suspicion** (`member_table.ts`, `suspicion.ts`): a suspect member has a timer of
  *   suspicionMult·log10(N)·interval, started up to suspicionMaxTimeoutMult times longer and
  *   shortened by each independent confirmation (Lifeguard). When it fires the member is *dead*.
  *   A member that hears it is suspected refutes by bumping its incarnation; the newer incarnation
- *   wins everywhere.
+ *   wins everywhere. Incarnations start at the Unix second, so a restarted node beats its former
+ *   self, and values implausibly far in the future are rejected.
  * - **Local health** (`awareness.ts`): missed nacks and refutations mean *we* are slow; our probe
  *   interval stretches up to awarenessMaxMultiplier× so a stalled node does not accuse others.
  * - **Dissemination** (`broadcast_queue.ts`): every state change is queued (newest per member) and
  *   piggybacked on pings and acks, plus a gossip round to a few random members every gossip
  *   interval, each message sent retransmitMult·ceil(log10(N+1)) times.
- * - **Anti-entropy**: a periodic TCP push-pull exchanges full state with one random member; the
- *   same exchange is how a node joins. Failed members are retried now and then (Serf's reconnect)
- *   so that the two halves of a healed partition merge.
- * - **Leave**: broadcast our own "dead" (which peers record as *left*, not failed), then stop.
+ * - **Anti-entropy** (`push_pull.ts`, `reconnector.ts`): a periodic TCP push-pull exchanges full
+ *   state with one random member; the same exchange is how a node joins and how protocol versions
+ *   are negotiated. Failed members are retried now and then (Serf's reconnect), and a datagram from
+ *   a member we think dead triggers a sync with it, so a healed partition merges in seconds.
+ * - **Leave**: broadcast our own "dead" (peers record it as *left*, not failed) and tell every
+ *   live member directly, then stop.
+ * - **Security** (`envelope.ts`, `keyring.ts`, `net_transport.ts`): every datagram and stream is
+ *   labelled with the cluster label and AES-GCM encrypted with a rotatable key ring; anything that
+ *   fails is counted and dropped. **Isolation** (`worker/`): the node can run in its own Worker so
+ *   a busy main thread cannot delay its acks.
  *
  * Time, randomness and the network come in through {@link Clock}, {@link Rng} and
- * {@link Transport}, so the same class runs on real sockets and in the deterministic simulator.
+ * {@link Transport}, so the same class runs on real sockets and in the deterministic simulator
+ * (`sim/`). Node metadata (capabilities ≤ 512 bytes) and live load (in ack payloads) are
+ * encoded by `node_meta.ts`.
  *
  * @example
  * ```ts
- * const transport = await NetTransport.listen({ hostname: "127.0.0.1", port: 7946 });
+ * const transport = NetTransport.listen({ hostname: "127.0.0.1", port: 7946, label: "edge", keyring });
  * const node = new GossipNode({ config: localConfig("node-a"), transport });
  * node.start();
  * await node.join(["127.0.0.1:7947"]);

@@ -33,29 +33,9 @@ import {
 import { randomInt, type Rng, shuffle } from "./rng.ts";
 import { Suspicion } from "./suspicion.ts";
 import { isPlausibleIncarnation, suspicionConfirmationsWanted, suspicionTimeoutMs } from "./timing.ts";
+import { bytesEqual, type MemberEvent, type MemberState, versionsEqual } from "./member_state.ts";
 
-/** What this node knows about one member. */
-export interface MemberState {
-  name: string;
-  /** "host:port" of its gossip socket (UDP and TCP). */
-  addr: string;
-  /** Capability metadata (≤ 512 bytes). */
-  meta: Uint8Array;
-  vsn: ProtocolVersions;
-  incarnation: number;
-  status: MemberStatus;
-  /** When `status` last changed (clock ms). */
-  stateChangeAt: number;
-}
-
-/** A change worth telling the layers above (planner, status page, tests). */
-export interface MemberEvent {
-  type: "join" | "update" | "alive" | "suspect" | "dead" | "left" | "conflict";
-  member: Readonly<MemberState>;
-  /** Who reported it (suspect/dead) or the conflicting address (conflict). */
-  from?: string;
-  at: number;
-}
+export type { MemberEvent, MemberState } from "./member_state.ts";
 
 /** Protocol timing fields the table needs. */
 export type MemberTableConfig = Pick<
@@ -490,14 +470,4 @@ export class MemberTable {
   #emit(type: MemberEvent["type"], member: MemberState, at: number, from?: string): void {
     this.options.onEvent?.({ type, member: { ...member }, from, at });
   }
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function versionsEqual(a: ProtocolVersions, b: ProtocolVersions): boolean {
-  return a.min === b.min && a.max === b.max && a.cur === b.cur;
 }

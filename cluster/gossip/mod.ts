@@ -59,7 +59,21 @@ export {
   splitHostPort,
   STREAM_MAX_BYTES,
 } from "./net_transport.ts";
+export {
+  BACKEND_CODES,
+  type BackendKind,
+  decodeCapabilities,
+  decodeLoad,
+  encodeCapabilities,
+  encodeLoad,
+  type LayerRange,
+  type LiveLoad,
+  NODE_META_VERSION,
+  type NodeCapabilities,
+} from "./node_meta.ts";
 export { randomInt, type Rng, seededRng, shuffle, systemRng } from "./rng.ts";
 export { Suspicion } from "./suspicion.ts";
 export * from "./timing.ts";
 export type { RequestResult, Transport, TransportHandler } from "./transport.ts";
+export { GossipWorker } from "./worker/gossip_worker_client.ts";
+export type { GossipWorkerOptions, WorkerInfo } from "./worker/protocol.ts";

@@ -18,14 +18,8 @@
  * @module
  */
 
-import {
-  decodeFramePayload,
-  type Frame,
-  FRAME_HEADER_BYTES,
-  FRAME_MAX_BYTES,
-  FrameError,
-  peekFrameHeader,
-} from "./frames.ts";
+import { decodeFramePayload, peekFrameHeader } from "./frames_decode.ts";
+import { type Frame, FRAME_HEADER_BYTES, FRAME_MAX_BYTES, FrameError } from "./frames.ts";
 
 /** Initial buffer size, bytes: enough for a decode-step FORWARD of a 4096-wide model in f16. */
 const INITIAL_BUFFER_BYTES = 16 * 1024;

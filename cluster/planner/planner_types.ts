@@ -5,8 +5,8 @@
  * @module
  */
 
-/** Compute backend a node runs its stage on. */
-export type BackendKind = "webgpu" | "wasm";
+/** Compute backend a node runs its stage on (informational: speed comes from the measured score). */
+export type BackendKind = "webgpu" | "wasm" | "reference";
 
 /** One live cluster member as gossip reports it. */
 export interface PlannerMember {

@@ -27,9 +27,13 @@ export interface ReplanDecision {
   readonly gain: number;
 }
 
-/** A canonical text of the plan's layout (who runs which layers), equal on every node for equal plans. */
+/**
+ * A canonical text of the plan's layout (who runs which layers, replicas in any order), equal on every
+ * node for equal layouts: `a:0-11>b:11-22|c:0-22`.
+ */
 export function layoutKey(plan: Plan): string {
-  return plan.replicas.map((r) => r.stages.map((s) => `${s.nodeId}:${s.start}-${s.end}`).join(">")).join("|");
+  return plan.replicas.map((r) => r.stages.map((s) => `${s.nodeId}:${s.start}-${s.end}`).join(">")).sort()
+    .join("|");
 }
 
 /**

@@ -171,7 +171,7 @@ export function bestPartition(
   for (let r = 1; r <= R; r++) {
     for (let mask = 1; mask < size; mask++) {
       const low = mask & -mask, rest = mask ^ low;
-      let bestValue = value[r][rest], bestPick = 0;
+      let bestValue = -1, bestPick = 0;
       // every subset of `rest`, joined with the lowest node, as that node's replica
       for (let sub = rest;; sub = (sub - 1) & rest) {
         const m = sub | low;
@@ -181,6 +181,8 @@ export function bestPartition(
         }
         if (sub === 0) break;
       }
+      // leave the lowest node out only when that is strictly better: on a tie the smaller id is used
+      if (value[r][rest] > bestValue * (1 + REL_TOL)) bestValue = value[r][rest], bestPick = 0;
       value[r][mask] = bestValue, pick[r][mask] = bestPick;
     }
   }

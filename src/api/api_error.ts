@@ -36,12 +36,18 @@ export class ApiError extends Error {
 }
 
 /** 400 for a request that is malformed or asks for something unsupported. */
-export function badRequest(message: string, param: string | null = null, code: string | null = null): ApiError {
+export function badRequest(
+  message: string,
+  param: string | null = null,
+  code: string | null = null,
+): ApiError {
   return new ApiError(400, message, "invalid_request_error", code, param);
 }
 
 /** The JSON body of an error response. */
-export function errorBody(error: ApiError): { error: { message: string; type: string; param: string | null; code: string | null } } {
+export function errorBody(
+  error: ApiError,
+): { error: { message: string; type: string; param: string | null; code: string | null } } {
   return { error: { message: error.message, type: error.type, param: error.param, code: error.code } };
 }
 
@@ -79,13 +85,17 @@ export function toApiError(error: unknown, retryAfterSeconds = 1): ApiError {
     );
   }
   if (error instanceof SamplerError) return badRequest(error.message, null, "invalid_sampling");
-  if (error instanceof TokenizerError) return badRequest(`cannot tokenize the prompt: ${error.message}`, "prompt", "invalid_prompt");
+  if (error instanceof TokenizerError) {
+    return badRequest(`cannot tokenize the prompt: ${error.message}`, "prompt", "invalid_prompt");
+  }
   if (error instanceof QueueFullError) {
     return new ApiError(429, error.message, "rate_limit_error", "queue_full", null, {
       "retry-after": String(retryAfterSeconds),
     });
   }
   if (error instanceof DrainingError) return new ApiError(503, error.message, "server_error", "draining");
-  if (error instanceof EngineError) return new ApiError(500, "internal error while generating", "server_error", "internal_error");
+  if (error instanceof EngineError) {
+    return new ApiError(500, "internal error while generating", "server_error", "internal_error");
+  }
   return new ApiError(500, "internal error", "server_error", "internal_error");
 }

@@ -14,9 +14,7 @@ import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import { ApiError, errorResponse, toApiError } from "./api_error.ts";
 import { type ApiOptions, handleGeneration, type HandlerDeps } from "./generation_handlers.ts";
-import type { NodeState } from "./node_state.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics.ts";
-import type { ServeMetrics } from "./serve_metrics.ts";
 
 /** Paths that get their own `endpoint` label in the request counter; everything else is "other". */
 const KNOWN_PATHS = new Set(["/v1/completions", "/v1/chat/completions", "/v1/models", "/health", "/metrics"]);
@@ -53,12 +51,19 @@ export function createApiHandler(deps: HandlerDeps): (request: Request) => Promi
   app.onError((error) => {
     const apiError = toApiError(error, options.retryAfterSeconds);
     if (apiError.status >= 500 && apiError.code === "internal_error") {
-      options.log?.(`internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      options.log?.(
+        `internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`,
+      );
     }
     return errorResponse(apiError);
   });
   app.notFound((c) => {
-    throw new ApiError(404, `no route ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 100)}`, "invalid_request_error", "not_found");
+    throw new ApiError(
+      404,
+      `no route ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 100)}`,
+      "invalid_request_error",
+      "not_found",
+    );
   });
 
   app.get("/health", (c) => {
@@ -82,18 +87,32 @@ export function createApiHandler(deps: HandlerDeps): (request: Request) => Promi
     });
   }
 
-  app.get("/metrics", () => new Response(metrics.registry.render(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } }));
+  app.get(
+    "/metrics",
+    () => new Response(metrics.registry.render(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } }),
+  );
 
   const modelEntry = () => {
     const model = state.model;
-    return model ? { id: model.id, object: "model", created: model.created, owned_by: "edgering" } : undefined;
+    return model
+      ? { id: model.id, object: "model", created: model.created, owned_by: "edgering" }
+      : undefined;
   };
-  app.get("/v1/models", (c) => c.json({ object: "list", data: [modelEntry()].filter((m) => m !== undefined) }));
+  app.get(
+    "/v1/models",
+    (c) => c.json({ object: "list", data: [modelEntry()].filter((m) => m !== undefined) }),
+  );
   app.get("/v1/models/:id{.+}", (c) => {
     const entry = modelEntry();
     const id = c.req.param("id");
     if (!entry || entry.id !== id) {
-      throw new ApiError(404, `The model '${id.slice(0, 100)}' does not exist`, "invalid_request_error", "model_not_found", "model");
+      throw new ApiError(
+        404,
+        `The model '${id.slice(0, 100)}' does not exist`,
+        "invalid_request_error",
+        "model_not_found",
+        "model",
+      );
     }
     return c.json(entry);
   });
@@ -102,7 +121,12 @@ export function createApiHandler(deps: HandlerDeps): (request: Request) => Promi
   app.post("/v1/chat/completions", (c) => handleGeneration("chat", c.req.raw, deps));
   for (const path of GENERATION_PATHS) {
     app.on(["GET", "PUT", "DELETE", "PATCH"], path, (c) => {
-      throw new ApiError(405, `${c.req.method} is not allowed on ${path}; use POST`, "invalid_request_error", "method_not_allowed");
+      throw new ApiError(
+        405,
+        `${c.req.method} is not allowed on ${path}; use POST`,
+        "invalid_request_error",
+        "method_not_allowed",
+      );
     });
   }
 

@@ -50,7 +50,13 @@ export class ChatTemplate {
     const eos = special(tokenizer.eosId);
     const value = meta.get(CHAT_TEMPLATE_KEY)?.value;
     if (typeof value !== "string" || value.trim() === "") {
-      return new ChatTemplate(new Template(FALLBACK_CHAT_TEMPLATE), "fallback", bos, eos, "the model has no chat template");
+      return new ChatTemplate(
+        new Template(FALLBACK_CHAT_TEMPLATE),
+        "fallback",
+        bos,
+        eos,
+        "the model has no chat template",
+      );
     }
     try {
       return new ChatTemplate(new Template(value), "model", bos, eos);
@@ -89,7 +95,13 @@ export class ChatTemplate {
       );
     }
     if (text.length > MAX_RENDERED_CHARS) {
-      throw new ApiError(400, "the rendered chat prompt is too long", "invalid_request_error", "invalid_messages", "messages");
+      throw new ApiError(
+        400,
+        "the rendered chat prompt is too long",
+        "invalid_request_error",
+        "invalid_messages",
+        "messages",
+      );
     }
     return text;
   }

@@ -57,10 +57,17 @@ type Kind = "completion" | "chat";
 /** The served model, or 503 while loading or draining. */
 export function readyModel(state: NodeState): ServedModel {
   if (state.status === "draining") {
-    throw new ApiError(503, "the node is shutting down and accepts no new requests", "server_error", "draining");
+    throw new ApiError(
+      503,
+      "the node is shutting down and accepts no new requests",
+      "server_error",
+      "draining",
+    );
   }
   if (state.status !== "ready" || !state.model) {
-    throw new ApiError(503, "the model is still loading; retry shortly", "server_error", "loading", null, { "retry-after": "5" });
+    throw new ApiError(503, "the model is still loading; retry shortly", "server_error", "loading", null, {
+      "retry-after": "5",
+    });
   }
   return state.model;
 }
@@ -139,11 +146,24 @@ class TokenTimer {
 }
 
 function failureOf(finishReason: string, error: unknown): ApiError {
-  if (finishReason === "error") return toApiError(error instanceof EngineError ? error : new EngineError(String(error)));
-  return new ApiError(503, "the request was cancelled because the node is shutting down", "server_error", "cancelled");
+  if (finishReason === "error") {
+    return toApiError(error instanceof EngineError ? error : new EngineError(String(error)));
+  }
+  return new ApiError(
+    503,
+    "the request was cancelled because the node is shutting down",
+    "server_error",
+    "cancelled",
+  );
 }
 
-async function respondWhole(kind: Kind, prepared: Prepared, stream: SequenceStream, deps: HandlerDeps, startedAt: number) {
+async function respondWhole(
+  kind: Kind,
+  prepared: Prepared,
+  stream: SequenceStream,
+  deps: HandlerDeps,
+  startedAt: number,
+) {
   const timer = new TokenTimer(startedAt, deps.metrics);
   let text = "";
   try {
@@ -155,7 +175,9 @@ async function respondWhole(kind: Kind, prepared: Prepared, stream: SequenceStre
   const summary = await stream.done;
   deps.metrics.generatedTokens.inc({}, summary.generatedTokens);
   deps.metrics.requestDuration.observe((performance.now() - startedAt) / 1000);
-  if (summary.finishReason !== "stop" && summary.finishReason !== "length") throw failureOf(summary.finishReason, summary.error);
+  if (summary.finishReason !== "stop" && summary.finishReason !== "length") {
+    throw failureOf(summary.finishReason, summary.error);
+  }
   text += summary.tail;
   const who = newIdentity(kind, prepared.model.id);
   const usage = usageOf(summary.promptTokens, summary.generatedTokens);
@@ -165,15 +187,24 @@ async function respondWhole(kind: Kind, prepared: Prepared, stream: SequenceStre
   return Response.json(body);
 }
 
-function respondStream(kind: Kind, prepared: Prepared, stream: SequenceStream, deps: HandlerDeps, startedAt: number) {
+function respondStream(
+  kind: Kind,
+  prepared: Prepared,
+  stream: SequenceStream,
+  deps: HandlerDeps,
+  startedAt: number,
+) {
   const who: ResponseIdentity = newIdentity(kind, prepared.model.id);
   const timer = new TokenTimer(startedAt, deps.metrics);
   const iterator: AsyncIterator<GeneratedPiece> = stream[Symbol.asyncIterator]();
-  const chunk = (text: string) => sseEvent(kind === "chat" ? chatChunk(who, { content: text }, null) : completionChunk(who, text, null));
+  const chunk = (text: string) =>
+    sseEvent(kind === "chat" ? chatChunk(who, { content: text }, null) : completionChunk(who, text, null));
   let finished = false;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      if (kind === "chat") controller.enqueue(sseEvent(chatChunk(who, { role: "assistant", content: "" }, null)));
+      if (kind === "chat") {
+        controller.enqueue(sseEvent(chatChunk(who, { role: "assistant", content: "" }, null)));
+      }
     },
     async pull(controller) {
       if (finished) return;
@@ -198,10 +229,14 @@ function respondStream(kind: Kind, prepared: Prepared, stream: SequenceStream, d
         if (summary.finishReason === "stop" || summary.finishReason === "length") {
           if (summary.tail !== "") controller.enqueue(chunk(summary.tail));
           controller.enqueue(sseEvent(
-            kind === "chat" ? chatChunk(who, {}, summary.finishReason) : completionChunk(who, "", summary.finishReason),
+            kind === "chat"
+              ? chatChunk(who, {}, summary.finishReason)
+              : completionChunk(who, "", summary.finishReason),
           ));
           if (prepared.settings.includeUsage) {
-            controller.enqueue(sseEvent(usageChunk(kind, who, usageOf(summary.promptTokens, summary.generatedTokens))));
+            controller.enqueue(
+              sseEvent(usageChunk(kind, who, usageOf(summary.promptTokens, summary.generatedTokens))),
+            );
           }
         } else {
           controller.enqueue(sseEvent(errorBody(failureOf(summary.finishReason, summary.error))));

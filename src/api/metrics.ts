@@ -50,7 +50,9 @@ export class Counter implements Metric {
   render(): string[] {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
     if (this.values.size === 0) lines.push(`${this.name} 0`);
-    for (const { labels, value } of this.values.values()) lines.push(`${this.name}${labelText(labels)} ${formatNumber(value)}`);
+    for (const { labels, value } of this.values.values()) {
+      lines.push(`${this.name}${labelText(labels)} ${formatNumber(value)}`);
+    }
     return lines;
   }
 }
@@ -65,7 +67,11 @@ export class Gauge implements Metric {
   ) {}
 
   render(): string[] {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, `${this.name} ${formatNumber(this.read())}`];
+    return [
+      `# HELP ${this.name} ${this.help}`,
+      `# TYPE ${this.name} ${this.type}`,
+      `${this.name} ${formatNumber(this.read())}`,
+    ];
   }
 }
 
@@ -93,8 +99,14 @@ export class Histogram implements Metric {
 
   render(): string[] {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    this.buckets.forEach((bound, i) => lines.push(`${this.name}_bucket{le="${formatNumber(bound)}"} ${this.counts[i]}`));
-    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${formatNumber(this.sum)}`, `${this.name}_count ${this.count}`);
+    this.buckets.forEach((bound, i) =>
+      lines.push(`${this.name}_bucket{le="${formatNumber(bound)}"} ${this.counts[i]}`)
+    );
+    lines.push(
+      `${this.name}_bucket{le="+Inf"} ${this.count}`,
+      `${this.name}_sum ${formatNumber(this.sum)}`,
+      `${this.name}_count ${this.count}`,
+    );
     return lines;
   }
 }
@@ -105,7 +117,9 @@ export class MetricsRegistry {
 
   /** Adds a metric; returns it. */
   register<T extends Metric>(metric: T): T {
-    if (this.metrics.some((m) => m.name === metric.name)) throw new Error(`metric ${metric.name} registered twice`);
+    if (this.metrics.some((m) => m.name === metric.name)) {
+      throw new Error(`metric ${metric.name} registered twice`);
+    }
     this.metrics.push(metric);
     return metric;
   }

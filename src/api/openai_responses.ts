@@ -13,7 +13,11 @@ export interface Usage {
 
 /** Usage of a request from its prompt and generated token counts. */
 export function usageOf(promptTokens: number, completionTokens: number): Usage {
-  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
 }
 
 /** Identity of one response: id, creation time (Unix seconds) and model id, repeated in every chunk. */
@@ -25,8 +29,15 @@ export interface ResponseIdentity {
 
 /** A fresh identity: `cmpl-…` or `chatcmpl-…` with 24 random hex digits. */
 export function newIdentity(kind: "completion" | "chat", model: string): ResponseIdentity {
-  const random = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
-  return { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${random}`, created: Math.floor(Date.now() / 1000), model };
+  const random = Array.from(
+    crypto.getRandomValues(new Uint8Array(12)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  return {
+    id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${random}`,
+    created: Math.floor(Date.now() / 1000),
+    model,
+  };
 }
 
 /** Non-streaming `/v1/completions` body. */
@@ -41,7 +52,11 @@ export function completionBody(who: ResponseIdentity, text: string, finish: Fini
 
 /** One streamed `/v1/completions` chunk. */
 export function completionChunk(who: ResponseIdentity, text: string, finish: FinishReason | null) {
-  return { ...who, object: "text_completion", choices: [{ index: 0, text, logprobs: null, finish_reason: finish }] };
+  return {
+    ...who,
+    object: "text_completion",
+    choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
+  };
 }
 
 /** Non-streaming `/v1/chat/completions` body. */
@@ -60,10 +75,19 @@ export function chatChunk(
   delta: { role?: "assistant"; content?: string },
   finish: FinishReason | null,
 ) {
-  return { ...who, object: "chat.completion.chunk", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
+  return {
+    ...who,
+    object: "chat.completion.chunk",
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  };
 }
 
 /** The last chunk when `stream_options.include_usage` is set: no choices, the usage. */
 export function usageChunk(kind: "completion" | "chat", who: ResponseIdentity, usage: Usage) {
-  return { ...who, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", choices: [], usage };
+  return {
+    ...who,
+    object: kind === "chat" ? "chat.completion.chunk" : "text_completion",
+    choices: [],
+    usage,
+  };
 }

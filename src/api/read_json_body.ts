@@ -8,9 +8,16 @@ import { ApiError, badRequest } from "./api_error.ts";
 /** Reads and parses the body of `request`; throws ApiError (400, 413). Resolves to a JSON object. */
 export async function readJsonBody(request: Request, limitBytes: number): Promise<Record<string, unknown>> {
   const tooLarge = (size: string) =>
-    new ApiError(413, `request body of ${size} is over the limit of ${limitBytes} bytes`, "invalid_request_error", "request_too_large");
+    new ApiError(
+      413,
+      `request body of ${size} is over the limit of ${limitBytes} bytes`,
+      "invalid_request_error",
+      "request_too_large",
+    );
   const declared = request.headers.get("content-length");
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limitBytes) throw tooLarge(`${declared} bytes`);
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limitBytes) {
+    throw tooLarge(`${declared} bytes`);
+  }
   if (!request.body) throw badRequest("the request has no body; send a JSON object");
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];

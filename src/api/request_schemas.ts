@@ -45,7 +45,12 @@ const common = {
   stream_options: nullish(z.strictObject({ include_usage: nullish(z.boolean()) })),
   n: nullish(z.literal(1, { error: "only n = 1 is supported" })),
   user: nullish(z.string().max(256)),
-  logit_bias: nullish(z.record(z.string(), z.number()).refine((m) => Object.keys(m).length === 0, "logit_bias is not supported")),
+  logit_bias: nullish(
+    z.record(z.string(), z.number()).refine(
+      (m) => Object.keys(m).length === 0,
+      "logit_bias is not supported",
+    ),
+  ),
 };
 
 /** Body of POST /v1/completions. */
@@ -80,7 +85,9 @@ export const chatRequestSchema = z.strictObject({
   max_completion_tokens: nullish(z.number().int().min(1).max(MAX_TOKENS_LIMIT)),
   logprobs: nullish(z.literal(false, { error: "logprobs are not supported" })),
   top_logprobs: nullish(z.literal(0, { error: "top_logprobs are not supported" })),
-  response_format: nullish(z.strictObject({ type: z.literal("text", { error: "only response_format text is supported" }) })),
+  response_format: nullish(
+    z.strictObject({ type: z.literal("text", { error: "only response_format text is supported" }) }),
+  ),
   tools: nullish(z.array(z.unknown()).max(0, "tools are not supported")),
   tool_choice: nullish(z.literal("none", { error: "tool_choice is not supported" })),
   parallel_tool_calls: nullish(z.boolean()),
@@ -96,7 +103,9 @@ type Issue = z.core.$ZodIssue;
 function innermost(issue: Issue): { path: PropertyKey[]; message: string } {
   if (issue.code === "invalid_union") {
     const branches = issue.errors.flat();
-    const specific = branches.find((inner) => inner.code !== "invalid_type" && inner.code !== "invalid_union") ??
+    const specific = branches.find((inner) =>
+      inner.code !== "invalid_type" && inner.code !== "invalid_union"
+    ) ??
       branches.find((inner) => inner.path.length > 0);
     if (specific) {
       const inner = innermost(specific);
@@ -129,7 +138,11 @@ export function parseRequest<T extends z.ZodType>(schema: T, body: unknown): z.i
     const key = issue.keys[0] ?? "";
     const where = formatPath(issue.path);
     const name = where ? `${where}.${key}` : key;
-    throw badRequest(`Unrecognized request argument supplied: ${name.slice(0, 100)}`, name.slice(0, 100), "unknown_parameter");
+    throw badRequest(
+      `Unrecognized request argument supplied: ${name.slice(0, 100)}`,
+      name.slice(0, 100),
+      "unknown_parameter",
+    );
   }
   const { path, message } = innermost(issue);
   const param = formatPath(path);
@@ -153,7 +166,8 @@ function seedOf(seed: number | null | undefined): number | undefined {
 
 /** Engine settings of either request; `maxTokens` comes from max_completion_tokens or max_tokens. */
 export function generationSettings(request: CompletionRequest | ChatRequest): GenerationSettings {
-  const maxTokens = ("max_completion_tokens" in request ? request.max_completion_tokens : undefined) ?? request.max_tokens;
+  const maxTokens = ("max_completion_tokens" in request ? request.max_completion_tokens : undefined) ??
+    request.max_tokens;
   const stopList = request.stop === null || request.stop === undefined
     ? []
     : typeof request.stop === "string"

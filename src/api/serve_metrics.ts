@@ -35,7 +35,12 @@ export interface ServeMetrics {
  */
 export function createServeMetrics(stats: () => SchedulerStats | undefined): ServeMetrics {
   const registry = new MetricsRegistry();
-  const gauge = (name: string, help: string, read: (s: SchedulerStats) => number, type: "gauge" | "counter" = "gauge") =>
+  const gauge = (
+    name: string,
+    help: string,
+    read: (s: SchedulerStats) => number,
+    type: "gauge" | "counter" = "gauge",
+  ) =>
     registry.register(
       new Gauge(name, help, () => {
         const s = stats();
@@ -44,17 +49,33 @@ export function createServeMetrics(stats: () => SchedulerStats | undefined): Ser
     );
   const metrics: ServeMetrics = {
     registry,
-    requests: registry.register(new Counter("edgering_requests_total", "HTTP requests by endpoint and status code.")),
-    promptTokens: registry.register(new Counter("edgering_prompt_tokens_total", "Prompt tokens of accepted requests.")),
+    requests: registry.register(
+      new Counter("edgering_requests_total", "HTTP requests by endpoint and status code."),
+    ),
+    promptTokens: registry.register(
+      new Counter("edgering_prompt_tokens_total", "Prompt tokens of accepted requests."),
+    ),
     generatedTokens: registry.register(new Counter("edgering_generated_tokens_total", "Generated tokens.")),
     timeToFirstToken: registry.register(
-      new Histogram("edgering_time_to_first_token_seconds", "Request arrival to first generated token.", LATENCY_BUCKETS),
+      new Histogram(
+        "edgering_time_to_first_token_seconds",
+        "Request arrival to first generated token.",
+        LATENCY_BUCKETS,
+      ),
     ),
     interTokenLatency: registry.register(
-      new Histogram("edgering_inter_token_latency_seconds", "Time between consecutive tokens of a stream.", LATENCY_BUCKETS),
+      new Histogram(
+        "edgering_inter_token_latency_seconds",
+        "Time between consecutive tokens of a stream.",
+        LATENCY_BUCKETS,
+      ),
     ),
     requestDuration: registry.register(
-      new Histogram("edgering_request_duration_seconds", "Generation request arrival to completion.", LATENCY_BUCKETS),
+      new Histogram(
+        "edgering_request_duration_seconds",
+        "Generation request arrival to completion.",
+        LATENCY_BUCKETS,
+      ),
     ),
   };
   gauge("edgering_queue_depth", "Requests waiting for a KV-cache slot.", (s) => s.queued);
@@ -62,7 +83,16 @@ export function createServeMetrics(stats: () => SchedulerStats | undefined): Ser
   gauge("edgering_kv_cache_slots", "KV-cache slots (most concurrent sequences).", (s) => s.slots);
   gauge("edgering_kv_cache_used_tokens", "KV-cache positions holding tokens, all slots.", (s) => s.kvTokens);
   gauge("edgering_kv_cache_capacity_tokens", "KV-cache positions, all slots.", (s) => s.kvCapacity);
-  gauge("edgering_kv_cache_usage_ratio", "Used / capacity KV-cache positions.", (s) => (s.kvCapacity ? s.kvTokens / s.kvCapacity : 0));
-  gauge("edgering_engine_steps_total", "Engine steps (batched forward passes) run.", (s) => s.steps, "counter");
+  gauge(
+    "edgering_kv_cache_usage_ratio",
+    "Used / capacity KV-cache positions.",
+    (s) => (s.kvCapacity ? s.kvTokens / s.kvCapacity : 0),
+  );
+  gauge(
+    "edgering_engine_steps_total",
+    "Engine steps (batched forward passes) run.",
+    (s) => s.steps,
+    "counter",
+  );
   return metrics;
 }

@@ -20,7 +20,10 @@ export function modelIdFromPath(path: string): string {
  * served.id; // "stories260K"
  * ```
  */
-export function createServedModel(loaded: LoadedModel, options: SchedulerOptions & { readonly id?: string }): ServedModel {
+export function createServedModel(
+  loaded: LoadedModel,
+  options: SchedulerOptions & { readonly id?: string },
+): ServedModel {
   return {
     id: options.id ?? modelIdFromPath(loaded.source),
     created: Math.floor(Date.now() / 1000),

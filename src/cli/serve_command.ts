@@ -13,7 +13,14 @@ import { NodeState } from "../api/node_state.ts";
 import { createServedModel, modelIdFromPath } from "../api/served_model.ts";
 import { createServeMetrics } from "../api/serve_metrics.ts";
 import { createBackend } from "../backend/create_backend.ts";
-import { CONFIG_FIELDS, CONFIG_KEYS, ConfigError, formatConfig, loadServeConfig, type ServeConfig } from "../config/mod.ts";
+import {
+  CONFIG_FIELDS,
+  CONFIG_KEYS,
+  ConfigError,
+  formatConfig,
+  loadServeConfig,
+  type ServeConfig,
+} from "../config/mod.ts";
 import { prefill } from "../engine/generate.ts";
 import { type LoadedModel, loadModel } from "../engine/loaded_model.ts";
 import { createProgressReporter, formatBytes, ModelStoreError, resolveModel } from "../model_store/mod.ts";
@@ -42,8 +49,10 @@ function serveFlags(): FlagTable {
 
 export const serveVerb: Verb = {
   name: "serve",
-  usage: "edgering serve [--model FILE|URL|hf:OWNER/REPO/FILE.gguf] [--host H] [--port P] [--config FILE] [flags]",
-  summary: "Starts a node serving an OpenAI-compatible API (/v1/completions, /v1/chat/completions, /v1/models,\n" +
+  usage:
+    "edgering serve [--model FILE|URL|hf:OWNER/REPO/FILE.gguf] [--host H] [--port P] [--config FILE] [flags]",
+  summary:
+    "Starts a node serving an OpenAI-compatible API (/v1/completions, /v1/chat/completions, /v1/models,\n" +
     "/health, /metrics). Settings: flags > EDGERING_* environment > --config TOML file > defaults.",
   flags: serveFlags(),
   async run(flags, io) {
@@ -63,7 +72,9 @@ export const serveVerb: Verb = {
       if (error instanceof ConfigError) throw new UsageError(`serve: ${error.message}`);
       throw error;
     }
-    if (flags.positionals.length > 0) throw new UsageError(`serve: unexpected argument "${flags.positionals[0]}"`);
+    if (flags.positionals.length > 0) {
+      throw new UsageError(`serve: unexpected argument "${flags.positionals[0]}"`);
+    }
     await runNode(config, io);
     return 0;
   },
@@ -89,7 +100,10 @@ function shutdownSignals(second: () => void): { received: Promise<Deno.Signal>; 
   return { received, remove: () => installed.forEach(([s, h]) => Deno.removeSignalListener(s, h)) };
 }
 
-function bind(config: ServeConfig, handler: (request: Request) => Promise<Response>): Deno.HttpServer<Deno.NetAddr> {
+function bind(
+  config: ServeConfig,
+  handler: (request: Request) => Promise<Response>,
+): Deno.HttpServer<Deno.NetAddr> {
   try {
     return Deno.serve({ hostname: config.host, port: config.port, onListen() {} }, handler);
   } catch (error) {
@@ -128,7 +142,11 @@ async function loadServed(config: ServeConfig, io: CliIo, signal: AbortSignal): 
     throw error;
   }
   const backend = await createBackend(config.backend, { threads: config.threads });
-  const loaded = await loadModel(path, backend, { slots: config.slots, ctx: config.ctx, maxBatch: config.maxBatch });
+  const loaded = await loadModel(path, backend, {
+    slots: config.slots,
+    ctx: config.ctx,
+    maxBatch: config.maxBatch,
+  });
   // warm-up: one forward pass compiles kernels / JITs the hot loops before the first request
   const warmToken = loaded.tokenizer.bosId >= 0 ? loaded.tokenizer.bosId : 0;
   await prefill(loaded, [warmToken], 0);
@@ -160,7 +178,9 @@ async function runNode(config: ServeConfig, io: CliIo): Promise<void> {
   let force = () => loading.abort();
   const signals = shutdownSignals(() => force());
   const server = bind(config, handler);
-  const address = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.addr.port}`;
+  const address = `http://${
+    config.host.includes(":") ? `[${config.host}]` : config.host
+  }:${server.addr.port}`;
   let loaded: LoadedModel | undefined;
   try {
     const ready = loadServed(config, io, loading.signal).then((model) => (loaded = model));
@@ -182,7 +202,9 @@ async function runNode(config: ServeConfig, io: CliIo): Promise<void> {
     log(
       `serving ${served.id} on ${address} · backend ${model.forward.backend.name} (${model.forward.backend.description}) · ` +
         `${config.slots} slots × ${model.ctx} ctx · memory: weights ${formatBytes(model.weights.bytes)}, ` +
-        `kv ${formatBytes(kvBytes(model))}, rss ${formatBytes(Deno.memoryUsage().rss)} · chat template ${served.chatTemplate.origin}` +
+        `kv ${formatBytes(kvBytes(model))}, rss ${
+          formatBytes(Deno.memoryUsage().rss)
+        } · chat template ${served.chatTemplate.origin}` +
         (config.apiKeys.length > 0 ? ` · ${config.apiKeys.length} api key(s)` : ""),
     );
     const signal = await signals.received;

@@ -34,7 +34,9 @@ export interface ResolvedConfig {
 export type ConfigLayer = Partial<ServeConfig>;
 
 /** Parsed command-line values by flag name, as node:util parseArgs returns them. */
-export type FlagValues = Readonly<Record<string, string | boolean | ReadonlyArray<string | boolean> | undefined>>;
+export type FlagValues = Readonly<
+  Record<string, string | boolean | ReadonlyArray<string | boolean> | undefined>
+>;
 
 /** Environment variable holding the config file path when `--config` is not given. */
 export const CONFIG_PATH_ENV = "EDGERING_CONFIG";
@@ -44,7 +46,7 @@ export const MAX_CONFIG_FILE_BYTES = 1 << 20;
 const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
 const FALSE_WORDS = new Set(["0", "false", "no", "off"]);
 
-function validate(key: ServeConfigKey, spec: ConfigField, value: unknown, where: string): unknown {
+function validate(spec: ConfigField, value: unknown, where: string): unknown {
   const result = spec.schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -96,7 +98,7 @@ export function configFromFlags(values: FlagValues): ConfigLayer {
       value = (Array.isArray(raw) ? raw : [String(raw)]).filter((item) => item !== "");
     } else if (typeof raw === "string") value = parseText(spec, raw, where);
     else throw new ConfigError(`${where}: expected a value`);
-    layer[key] = validate(key, spec, value, where);
+    layer[key] = validate(spec, value, where);
   }
   return layer as ConfigLayer;
 }
@@ -117,7 +119,7 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
     const raw = env[spec.env];
     if (raw === undefined || raw === "") continue;
     const where = `environment ${spec.env}`;
-    layer[key] = validate(key, spec, parseText(spec, raw, where), where);
+    layer[key] = validate(spec, parseText(spec, raw, where), where);
   }
   return layer as ConfigLayer;
 }
@@ -151,7 +153,7 @@ export function configFromToml(text: string, path: string): ConfigLayer {
         })`,
       );
     }
-    layer[key] = validate(key, CONFIG_FIELDS[key], value, `config file ${path}: ${tomlKey}`);
+    layer[key] = validate(CONFIG_FIELDS[key], value, `config file ${path}: ${tomlKey}`);
   }
   return layer as ConfigLayer;
 }

@@ -14,13 +14,14 @@
  * may differ in the last float bits, which can flip a greedy choice between two near-equal logits — the
  * conformance tolerance (ARCHITECTURE.md) bounds that difference.
  *
- * The loop gives the event loop a macrotask turn at least every `yieldEveryMs` of compute, so HTTP
- * requests, socket writes and client disconnects are handled while generation runs.
+ * The loop gives the event loop a turn at least every `yieldEveryMs` of compute (by default after every
+ * step), so HTTP requests, socket writes and client disconnects are handled while generation runs.
  */
 import { computeLogits, embedTokens, runLayers } from "../model/forward.ts";
 import { ContextOverflowError, type GeneratedPiece } from "./generate.ts";
 import type { LoadedModel } from "./loaded_model.ts";
 import { planStep } from "./batch_plan.ts";
+import { eventLoopTurn } from "./event_loop_turn.ts";
 import { defaultSamplingParams, type SamplingParams, validateSamplingParams } from "./sampler.ts";
 import { DrainingError, EngineError, QueueFullError } from "./scheduler_errors.ts";
 import { Sequence, type SequenceRequest, type SequenceSummary } from "./sequence.ts";
@@ -39,8 +40,9 @@ export interface SchedulerOptions {
   readonly randomSeed?: () => number;
 }
 
-/** Longest stretch of engine compute before the event loop gets a turn, ms. A turn costs about 1 ms. */
-export const DEFAULT_YIELD_EVERY_MS = 4;
+/** Longest stretch of engine compute before the event loop gets a turn, ms. A turn costs about 50 µs
+ * (see event_loop_turn.ts), so the default gives one after every step. */
+export const DEFAULT_YIELD_EVERY_MS = 0;
 
 /** A submitted request: its pieces as they are generated, and its summary at the end. */
 export interface SequenceStream extends AsyncIterable<GeneratedPiece> {
@@ -247,7 +249,7 @@ export class Scheduler {
       }
       this.sweep(); // cancelled during the step: free their slots now, before any wait
       if (this.now() - lastTurn >= this.yieldEveryMs) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        await eventLoopTurn();
         lastTurn = this.now();
       }
     }

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { startTestServer, type TestServer } from "./test_server.ts";
 
-async function withServer(options: Parameters<typeof startTestServer>[0], body: (s: TestServer) => Promise<void>) {
+async function withServer(
+  options: Parameters<typeof startTestServer>[0],
+  body: (s: TestServer) => Promise<void>,
+) {
   const server = await startTestServer(options);
   try {
     await body(server);
@@ -16,7 +19,11 @@ interface ErrorReply {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
-async function send(server: TestServer, path: string, init: RequestInit & { json?: unknown } = {}): Promise<ErrorReply> {
+async function send(
+  server: TestServer,
+  path: string,
+  init: RequestInit & { json?: unknown } = {},
+): Promise<ErrorReply> {
   const headers = new Headers(init.headers);
   if (init.json !== undefined) headers.set("content-type", "application/json");
   const response = await fetch(`${server.url}${path}`, {
@@ -53,7 +60,9 @@ Deno.test("schema violations are 400s whose message and param name the field", a
     const chat = await send(server, "/v1/chat/completions", { json: { model: "tiny", messages: [] } });
     assert.equal(chat.status, 400);
     assert.equal(chat.error.param, "messages");
-    const role = await send(server, "/v1/chat/completions", { json: { model: "tiny", messages: [{ role: "wizard", content: "x" }] } });
+    const role = await send(server, "/v1/chat/completions", {
+      json: { model: "tiny", messages: [{ role: "wizard", content: "x" }] },
+    });
     assert.equal(role.error.param, "messages[0].role");
   });
 });
@@ -61,7 +70,10 @@ Deno.test("schema violations are 400s whose message and param name the field", a
 Deno.test("bad JSON, invalid UTF-8 and non-object bodies are 400s", async () => {
   await withServer({}, async (server) => {
     for (const body of ['{"model":', "[]", "null", "", new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])]) {
-      const reply = await send(server, "/v1/completions", { body, headers: { "content-type": "application/json" } });
+      const reply = await send(server, "/v1/completions", {
+        body,
+        headers: { "content-type": "application/json" },
+      });
       assert.equal(reply.status, 400, String(body));
     }
   });
@@ -69,7 +81,9 @@ Deno.test("bad JSON, invalid UTF-8 and non-object bodies are 400s", async () => 
 
 Deno.test("a body over the limit is 413", async () => {
   await withServer({ maxBodyBytes: 4096 }, async (server) => {
-    const reply = await send(server, "/v1/completions", { json: { model: "tiny", prompt: "x".repeat(10_000) } });
+    const reply = await send(server, "/v1/completions", {
+      json: { model: "tiny", prompt: "x".repeat(10_000) },
+    });
     assert.equal(reply.status, 413);
     assert.equal(reply.error.code, "request_too_large");
   });
@@ -77,7 +91,9 @@ Deno.test("a body over the limit is 413", async () => {
 
 Deno.test("a prompt longer than the context is 400 with both token counts", async () => {
   await withServer({ ctx: 64 }, async (server) => {
-    const reply = await send(server, "/v1/completions", { json: { model: "tiny", prompt: Array(100).fill(5) } });
+    const reply = await send(server, "/v1/completions", {
+      json: { model: "tiny", prompt: Array(100).fill(5) },
+    });
     assert.equal(reply.status, 400);
     assert.equal(reply.error.code, "context_length_exceeded");
     assert.match(reply.error.message, /64 tokens/);
@@ -101,7 +117,9 @@ Deno.test("a full queue answers 429 with Retry-After", async () => {
     });
     const reader = busy.body!.getReader();
     await reader.read(); // streaming: the only slot is taken
-    const reply = await send(server, "/v1/completions", { json: { model: "tiny", prompt: "b", max_tokens: 1 } });
+    const reply = await send(server, "/v1/completions", {
+      json: { model: "tiny", prompt: "b", max_tokens: 1 },
+    });
     assert.equal(reply.status, 429);
     assert.equal(reply.headers.get("retry-after"), "2");
     assert.equal(reply.error.code, "queue_full");
@@ -112,7 +130,9 @@ Deno.test("a full queue answers 429 with Retry-After", async () => {
 Deno.test("a draining node answers 503 and /health says draining", async () => {
   await withServer({}, async (server) => {
     server.state.status = "draining";
-    const reply = await send(server, "/v1/chat/completions", { json: { model: "tiny", messages: [{ role: "user", content: "x" }] } });
+    const reply = await send(server, "/v1/chat/completions", {
+      json: { model: "tiny", messages: [{ role: "user", content: "x" }] },
+    });
     assert.equal(reply.status, 503);
     const health = await fetch(`${server.url}/health`);
     assert.equal(health.status, 503);
@@ -124,10 +144,16 @@ Deno.test("with API keys, a missing or wrong bearer token is 401 and the right o
   await withServer({ apiKeys: ["k-one", "k-two"] }, async (server) => {
     const json = { model: "tiny", prompt: "a", max_tokens: 2 };
     assert.equal((await send(server, "/v1/completions", { json })).status, 401);
-    const wrong = await send(server, "/v1/completions", { json, headers: { authorization: "Bearer k-three" } });
+    const wrong = await send(server, "/v1/completions", {
+      json,
+      headers: { authorization: "Bearer k-three" },
+    });
     assert.equal(wrong.status, 401);
     assert.equal(wrong.headers.get("www-authenticate"), "Bearer");
-    assert.equal((await send(server, "/metrics", { method: "GET", headers: { authorization: "Basic k-one" } })).status, 401);
+    assert.equal(
+      (await send(server, "/metrics", { method: "GET", headers: { authorization: "Basic k-one" } })).status,
+      401,
+    );
     const ok = await fetch(`${server.url}/v1/completions`, {
       method: "POST",
       headers: { authorization: "Bearer k-two" },

@@ -32,7 +32,10 @@ Deno.test("the model's own template renders messages (phi-3, from the GGUF), wit
     { role: "assistant", content: "Hello!" },
     { role: "user", content: [{ type: "text", text: "How" }, { type: "text", text: "are you?" }] },
   ]);
-  assert.equal(text, "<s><|user|>\nHi<|end|>\n<|assistant|>\nHello!<|end|>\n<|user|>\nHow\nare you?<|end|>\n<|assistant|>\n");
+  assert.equal(
+    text,
+    "<s><|user|>\nHi<|end|>\n<|assistant|>\nHello!<|end|>\n<|user|>\nHow\nare you?<|end|>\n<|assistant|>\n",
+  );
   assert.equal(template.startsWithBos(text), true);
 });
 
@@ -50,14 +53,18 @@ Deno.test("a model without a template falls back to ChatML and says why", async 
 
 Deno.test("a template that does not parse falls back to ChatML", async () => {
   const { meta, tokenizer } = await load(STORIES_MODEL);
-  const template = ChatTemplate.fromMetadata(withTemplate(meta, "{% for m in messages %}{{ m.content "), tokenizer);
+  const template = ChatTemplate.fromMetadata(
+    withTemplate(meta, "{% for m in messages %}{{ m.content "),
+    tokenizer,
+  );
   assert.equal(template.origin, "fallback");
   assert.match(template.fallbackReason!, /does not parse/);
 });
 
 Deno.test("raise_exception in a template becomes a 400 about the messages", async () => {
   const { meta, tokenizer } = await load(STORIES_MODEL);
-  const source = "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}" +
+  const source =
+    "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}" +
     "{% endif %}{{ m.content }}{% endfor %}";
   const template = ChatTemplate.fromMetadata(withTemplate(meta, source), tokenizer);
   assert.equal(template.origin, "model");
@@ -65,6 +72,7 @@ Deno.test("raise_exception in a template becomes a 400 about the messages", asyn
   assert.throws(
     () => template.render([{ role: "system", content: "x" }]),
     (error: unknown) =>
-      error instanceof ApiError && error.status === 400 && error.param === "messages" && /System role not supported/.test(error.message),
+      error instanceof ApiError && error.status === 400 && error.param === "messages" &&
+      /System role not supported/.test(error.message),
   );
 });

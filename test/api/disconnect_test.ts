@@ -6,7 +6,12 @@ import { TINY_SPEC, tinyModelPath } from "./test_model.ts";
 const LONG_SPEC = { ...TINY_SPEC, ctx: 4096 };
 
 async function withServer(body: (s: TestServer) => Promise<void>) {
-  const server = await startTestServer({ modelPath: await tinyModelPath(LONG_SPEC), ctx: 4096, slots: 1, queueSize: 4 });
+  const server = await startTestServer({
+    modelPath: await tinyModelPath(LONG_SPEC),
+    ctx: 4096,
+    slots: 1,
+    queueSize: 4,
+  });
   try {
     await body(server);
   } finally {

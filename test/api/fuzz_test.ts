@@ -25,7 +25,9 @@ const validChat = { model: "tiny", messages: [{ role: "user", content: "Hi" }], 
 /** Values of the wrong type or out of range for each field. */
 const BAD_VALUES: Record<string, unknown[]> = {
   model: [null, 5, "", "x".repeat(300), ["tiny"], { id: "tiny" }, "no-such-model"],
-  prompt: [null, 5, true, {}, [], [[]], [-1], [1.5], [1e20], ["a", "b"], [[1], [2]], [null], [Number.MAX_SAFE_INTEGER]],
+  prompt: [null, 5, true, {}, [], [[]], [-1], [1.5], [1e20], ["a", "b"], [[1], [2]], [null], [
+    Number.MAX_SAFE_INTEGER,
+  ]],
   max_tokens: [-1, 0, 1.5, "16", 1e20, 2 ** 53, -(2 ** 53), true, [], {}],
   temperature: [-0.1, 2.5, "1", 1e308, -1e308, [], {}, true],
   top_p: [-1, 1.5, "0.9", {}],
@@ -51,7 +53,7 @@ const CHAT_BAD_VALUES: Record<string, unknown[]> = {
     null,
     "hello",
     [{}],
-    [{ role: "user" , content: 5 }],
+    [{ role: "user", content: 5 }],
     [{ role: "wizard", content: "x" }],
     [{ role: "user", content: [{ type: "image_url", image_url: { url: "http://x" } }] }],
     [{ role: "user", content: [{ type: "text" }] }],
@@ -80,22 +82,38 @@ function* hostileRequests(): Generator<HostileRequest> {
   // 1. wrong type or range, field by field, on both endpoints
   for (const [field, values] of Object.entries(BAD_VALUES)) {
     for (const value of values) {
-      yield { label: `completion ${field}`, path: "/v1/completions", body: JSON.stringify({ ...validCompletion, [field]: value }) };
+      yield {
+        label: `completion ${field}`,
+        path: "/v1/completions",
+        body: JSON.stringify({ ...validCompletion, [field]: value }),
+      };
       if (field !== "prompt" && field !== "echo" && field !== "logprobs") {
-        yield { label: `chat ${field}`, path: "/v1/chat/completions", body: JSON.stringify({ ...validChat, [field]: value }) };
+        yield {
+          label: `chat ${field}`,
+          path: "/v1/chat/completions",
+          body: JSON.stringify({ ...validChat, [field]: value }),
+        };
       }
     }
   }
   for (const [field, values] of Object.entries(CHAT_BAD_VALUES)) {
     for (const value of values) {
-      yield { label: `chat ${field}`, path: "/v1/chat/completions", body: JSON.stringify({ ...validChat, [field]: value }) };
+      yield {
+        label: `chat ${field}`,
+        path: "/v1/chat/completions",
+        body: JSON.stringify({ ...validChat, [field]: value }),
+      };
     }
   }
   // 2. unknown fields, random names
   const names = fc.sample(fc.string({ minLength: 1, maxLength: 20 }), { seed: SEED, numRuns: 200 });
   for (const name of names) {
     if (name in validCompletion || name in BAD_VALUES) continue;
-    yield { label: "unknown field", path: "/v1/completions", body: JSON.stringify({ ...validCompletion, [name]: 1 }) };
+    yield {
+      label: "unknown field",
+      path: "/v1/completions",
+      body: JSON.stringify({ ...validCompletion, [name]: 1 }),
+    };
   }
   // 3. random JSON documents (objects, arrays, scalars), with and without a model
   const docs = fc.sample(fc.jsonValue({ maxDepth: 4 }), { seed: SEED + 1, numRuns: 800 });
@@ -111,7 +129,10 @@ function* hostileRequests(): Generator<HostileRequest> {
   for (let cut = 0; cut < valid.length - 1; cut++) {
     yield { label: "truncated JSON", path: "/v1/chat/completions", body: valid.slice(0, cut) };
   }
-  const flips = fc.sample(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { seed: SEED + 2, numRuns: 600 });
+  const flips = fc.sample(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), {
+    seed: SEED + 2,
+    numRuns: 600,
+  });
   for (const [at, byte] of flips) {
     const bytes = encoder.encode(valid);
     bytes[at] = byte;
@@ -119,15 +140,28 @@ function* hostileRequests(): Generator<HostileRequest> {
     yield { label: "corrupted byte", path: "/v1/chat/completions", body: bytes };
   }
   // 5. invalid UTF-8
-  for (const bad of [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]]) {
+  for (
+    const bad of [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]]
+  ) {
     const head = encoder.encode('{"model":"tiny","prompt":"');
     const tail = encoder.encode('"}');
-    yield { label: "invalid UTF-8", path: "/v1/completions", body: new Uint8Array([...head, ...bad, ...tail]) };
+    yield {
+      label: "invalid UTF-8",
+      path: "/v1/completions",
+      body: new Uint8Array([...head, ...bad, ...tail]),
+    };
   }
-  const garbage = fc.sample(fc.uint8Array({ minLength: 1, maxLength: 200 }), { seed: SEED + 3, numRuns: 300 });
+  const garbage = fc.sample(fc.uint8Array({ minLength: 1, maxLength: 200 }), {
+    seed: SEED + 3,
+    numRuns: 300,
+  });
   for (const bytes of garbage) yield { label: "random bytes", path: "/v1/completions", body: bytes };
   // 6. huge bodies: declared, and streamed without a length
-  yield { label: "huge declared", path: "/v1/completions", body: JSON.stringify({ ...validCompletion, prompt: "x".repeat(LIMIT * 4) }) };
+  yield {
+    label: "huge declared",
+    path: "/v1/completions",
+    body: JSON.stringify({ ...validCompletion, prompt: "x".repeat(LIMIT * 4) }),
+  };
   for (let i = 0; i < 5; i++) {
     let sent = 0;
     const chunk = encoder.encode("x".repeat(16 << 10)) as Uint8Array<ArrayBuffer>;
@@ -144,22 +178,58 @@ function* hostileRequests(): Generator<HostileRequest> {
     };
   }
   yield { label: "deep nesting", path: "/v1/completions", body: "[".repeat(20_000) + "]".repeat(20_000) };
-  yield { label: "deep object", path: "/v1/completions", body: '{"a":'.repeat(5_000) + "1" + "}".repeat(5_000) };
+  yield {
+    label: "deep object",
+    path: "/v1/completions",
+    body: '{"a":'.repeat(5_000) + "1" + "}".repeat(5_000),
+  };
   // 7. huge numbers written as JSON text
-  for (const text of ["1e999", "-1e999", "123456789012345678901234567890", "0.0000000000000000000001", "-0"]) {
-    yield { label: "huge number", path: "/v1/completions", body: `{"model":"tiny","prompt":"a","max_tokens":${text}}` };
+  for (
+    const text of ["1e999", "-1e999", "123456789012345678901234567890", "0.0000000000000000000001", "-0"]
+  ) {
+    yield {
+      label: "huge number",
+      path: "/v1/completions",
+      body: `{"model":"tiny","prompt":"a","max_tokens":${text}}`,
+    };
   }
   // 8. methods, paths and headers
-  for (const path of ["/", "/v1", "/v1/complete", "/v1/completions/x", "/v1/chat", "/%00", "/v1/models/%2e%2e", "/a".repeat(500)]) {
+  for (
+    const path of [
+      "/",
+      "/v1",
+      "/v1/complete",
+      "/v1/completions/x",
+      "/v1/chat",
+      "/%00",
+      "/v1/models/%2e%2e",
+      "/a".repeat(500),
+    ]
+  ) {
     yield { label: "unknown path", path, method: "POST", body: "{}" };
   }
   for (const method of ["GET", "PUT", "DELETE", "PATCH"]) {
     yield { label: "wrong method", path: "/v1/chat/completions", method };
   }
   yield { label: "no body", path: "/v1/completions" };
-  yield { label: "text body", path: "/v1/completions", headers: { "content-type": "text/plain" }, body: "hello" };
-  yield { label: "form body", path: "/v1/completions", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "model=tiny" };
-  yield { label: "bad length", path: "/v1/completions", headers: { "content-length": "99999999999" }, body: "{}" };
+  yield {
+    label: "text body",
+    path: "/v1/completions",
+    headers: { "content-type": "text/plain" },
+    body: "hello",
+  };
+  yield {
+    label: "form body",
+    path: "/v1/completions",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "model=tiny",
+  };
+  yield {
+    label: "bad length",
+    path: "/v1/completions",
+    headers: { "content-length": "99999999999" },
+    body: "{}",
+  };
 }
 
 Deno.test("2,000+ malformed and hostile requests get only 4xx OpenAI errors and the node keeps serving", async () => {
@@ -188,7 +258,9 @@ Deno.test("2,000+ malformed and hostile requests get only 4xx OpenAI errors and 
       sent++;
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
       const text = await response.text();
-      if (response.status < 400 || response.status >= 500) failures.push(`${r.label}: HTTP ${response.status} ${text.slice(0, 120)}`);
+      if (response.status < 400 || response.status >= 500) {
+        failures.push(`${r.label}: HTTP ${response.status} ${text.slice(0, 120)}`);
+      }
       let body: { error?: { message?: unknown; type?: unknown } };
       try {
         body = JSON.parse(text);
@@ -201,7 +273,9 @@ Deno.test("2,000+ malformed and hostile requests get only 4xx OpenAI errors and 
       }
       if (/\n\s+at /.test(text)) failures.push(`${r.label}: stack trace in body`);
     };
-    for (let i = 0; i < requests.length; i += CONCURRENCY) await Promise.all(requests.slice(i, i + CONCURRENCY).map(one));
+    for (let i = 0; i < requests.length; i += CONCURRENCY) {
+      await Promise.all(requests.slice(i, i + CONCURRENCY).map(one));
+    }
     assert.deepEqual(failures.slice(0, 10), []);
     assert.ok(sent >= 2000, `sent ${sent} requests`);
     assert.equal([...statuses.keys()].some((s) => s >= 500), false);

@@ -50,10 +50,16 @@ Deno.test("32 concurrent streaming clients all complete, sharing 8 slots, within
       assert.ok(r.completionTokens >= 1 && r.completionTokens <= TOKENS);
       if (r.finish === "length") assert.equal(r.completionTokens, TOKENS);
     }
-    assert.ok(results.filter((r) => r.text.length > 0).length >= CLIENTS - 2, "nearly every stream produced text");
+    assert.ok(
+      results.filter((r) => r.text.length > 0).length >= CLIENTS - 2,
+      "nearly every stream produced text",
+    );
     assert.equal(peakActive, 8, "all slots were used");
     assert.ok(peakQueued > 0, "requests waited in the queue");
-    assert.ok(peak - baseline < MEMORY_BOUND_BYTES, `rss grew by ${((peak - baseline) / 2 ** 20).toFixed(1)} MiB`);
+    assert.ok(
+      peak - baseline < MEMORY_BOUND_BYTES,
+      `rss grew by ${((peak - baseline) / 2 ** 20).toFixed(1)} MiB`,
+    );
     const stats = server.served.scheduler.stats();
     assert.equal(stats.active + stats.queued, 0);
     assert.equal(server.metrics.requests.get({ endpoint: "/v1/chat/completions", status: "200" }), CLIENTS);

@@ -26,7 +26,10 @@ Deno.test("openai client: a greedy completion continues the story as the engine 
     assert.match(completion.id, /^cmpl-/);
     const choice = completion.choices[0];
     // llama.cpp's greedy continuation of this prompt (../shared/models/README.md)
-    assert.equal(choice.text, ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw");
+    assert.equal(
+      choice.text,
+      ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw",
+    );
     assert.equal(choice.finish_reason, "length");
     assert.deepEqual(completion.usage, { prompt_tokens: 5, completion_tokens: 32, total_tokens: 37 });
   });
@@ -69,7 +72,10 @@ Deno.test("openai client: a streamed completion has the same text, then usage, t
         if (choice.finish_reason) finish = choice.finish_reason;
       }
     }
-    assert.equal(text, ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw");
+    assert.equal(
+      text,
+      ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw",
+    );
     assert.ok(chunks > 10, `streamed in ${chunks} chunks`);
     assert.equal(finish, "length");
     assert.deepEqual(usage, { prompt_tokens: 5, completion_tokens: 32, total_tokens: 37 });

@@ -10,7 +10,9 @@ const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 /** The child's environment: ours (so it finds the same Deno cache) without EDGERING_* settings, and its
  * model cache in `home`. DENO_DIR is pinned because Deno's own cache also follows XDG_CACHE_HOME. */
 function childEnv(home: string): Record<string, string> {
-  const env = Object.fromEntries(Object.entries(Deno.env.toObject()).filter(([k]) => !k.startsWith("EDGERING_")));
+  const env = Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([k]) => !k.startsWith("EDGERING_")),
+  );
   const denoDir = env.DENO_DIR ?? `${env.XDG_CACHE_HOME ?? `${env.HOME}/.cache`}/deno`;
   return { ...env, DENO_DIR: denoDir, XDG_CACHE_HOME: `${home}/cache`, NO_COLOR: "1" };
 }
@@ -53,7 +55,9 @@ async function startNode(args: string[], home: string): Promise<Node> {
   const deadline = performance.now() + 30_000;
   while (url === undefined && performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
-    if (lines.some((l) => l.startsWith("edgering: ") && !l.includes("serving") && /error|cannot/.test(l))) break;
+    if (lines.some((l) => l.startsWith("edgering: ") && !l.includes("serving") && /error|cannot/.test(l))) {
+      break;
+    }
   }
   if (url === undefined) {
     child.kill("SIGKILL");
@@ -94,13 +98,28 @@ async function readEvents(response: Response, onFirst: () => Promise<void>): Pro
 }
 
 /** Greedy on the synthetic model: no end-of-sequence token comes, so the stream runs to max_tokens. */
-const longStream = (max: number) => JSON.stringify({ model: "tiny", prompt: "Once", max_tokens: max, temperature: 0, stream: true });
+const longStream = (max: number) =>
+  JSON.stringify({ model: "tiny", prompt: "Once", max_tokens: max, temperature: 0, stream: true });
 
 Deno.test("SIGTERM drains: new requests get 503, the running stream finishes, the process exits 0", async () => {
   const model = await tinyModelPath(LONG_SPEC);
   await withHome(async (home) => {
-    const node = await startNode(["--model", model, "--model-name", "tiny", "--ctx", "4096", "--slots", "2", "--grace-seconds", "60"], home);
-    assert.match(node.lines.join("\n"), /serving tiny on http:\/\/127\.0\.0\.1:\d+ · backend reference .* memory: weights/);
+    const node = await startNode([
+      "--model",
+      model,
+      "--model-name",
+      "tiny",
+      "--ctx",
+      "4096",
+      "--slots",
+      "2",
+      "--grace-seconds",
+      "60",
+    ], home);
+    assert.match(
+      node.lines.join("\n"),
+      /serving tiny on http:\/\/127\.0\.0\.1:\d+ · backend reference .* memory: weights/,
+    );
     const response = await fetch(`${node.url}/v1/completions`, { method: "POST", body: longStream(1500) });
     let during: Response | undefined;
     let health: Response | undefined;
@@ -109,7 +128,10 @@ Deno.test("SIGTERM drains: new requests get 503, the running stream finishes, th
       // wait until the node says it is draining, then try a new request
       while (!node.lines.some((l) => l.includes("draining"))) await new Promise((r) => setTimeout(r, 10));
       health = await fetch(`${node.url}/health`);
-      during = await fetch(`${node.url}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "tiny", prompt: "x" }) });
+      during = await fetch(`${node.url}/v1/completions`, {
+        method: "POST",
+        body: JSON.stringify({ model: "tiny", prompt: "x" }),
+      });
     });
     assert.equal(health!.status, 503);
     assert.equal((await health!.json()).status, "draining");
@@ -128,7 +150,16 @@ Deno.test("SIGTERM drains: new requests get 503, the running stream finishes, th
 Deno.test("after the grace period running streams are cancelled with an error event and the node exits 0", async () => {
   const model = await tinyModelPath(LONG_SPEC);
   await withHome(async (home) => {
-    const node = await startNode(["--model", model, "--model-name", "tiny", "--ctx", "4096", "--grace-seconds", "0"], home);
+    const node = await startNode([
+      "--model",
+      model,
+      "--model-name",
+      "tiny",
+      "--ctx",
+      "4096",
+      "--grace-seconds",
+      "0",
+    ], home);
     const response = await fetch(`${node.url}/v1/completions`, { method: "POST", body: longStream(4000) });
     const events = await readEvents(response, () => {
       node.child.kill("SIGINT");
@@ -141,7 +172,10 @@ Deno.test("after the grace period running streams are cancelled with an error ev
   });
 });
 
-async function runServe(args: string[], home: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runServe(
+  args: string[],
+  home: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "serve", ...args],
     env: childEnv(home),
@@ -165,7 +199,10 @@ Deno.test("startup failures are one line on stderr and exit code 2", async () =>
 
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     try {
-      const busy = await runServe(["--port", String((listener.addr as Deno.NetAddr).port), "--offline"], home);
+      const busy = await runServe(
+        ["--port", String((listener.addr as Deno.NetAddr).port), "--offline"],
+        home,
+      );
       assert.equal(busy.code, 2);
       assert.match(busy.stderr, /cannot bind 127\.0\.0\.1:\d+: the address is in use/);
     } finally {

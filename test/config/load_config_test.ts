@@ -56,7 +56,10 @@ Deno.test("booleans from flags, environment and file", () => {
   for (const [text, value] of [["1", true], ["yes", true], ["false", false], ["OFF", false]] as const) {
     assert.equal(configFromEnv({ EDGERING_OFFLINE: text }).offline, value);
   }
-  assert.throws(() => configFromEnv({ EDGERING_OFFLINE: "maybe" }), /EDGERING_OFFLINE: expected true or false/);
+  assert.throws(
+    () => configFromEnv({ EDGERING_OFFLINE: "maybe" }),
+    /EDGERING_OFFLINE: expected true or false/,
+  );
 });
 
 Deno.test("bad values name their source and field", () => {
@@ -71,7 +74,9 @@ Deno.test("bad values name their source and field", () => {
     [() => configFromToml("port = = 1", "c.toml"), /config file c\.toml line 1/],
     [() => configFromToml('model_sha256 = "abc"', "c.toml"), /64 hex digits/],
   ];
-  for (const [run, message] of cases) assert.throws(run, (e: unknown) => e instanceof ConfigError && message.test(e.message));
+  for (const [run, message] of cases) {
+    assert.throws(run, (e: unknown) => e instanceof ConfigError && message.test(e.message));
+  }
 });
 
 Deno.test("max_batch below slots is refused, naming both sources", async () => {

@@ -16,7 +16,9 @@ Deno.test("every decoding sequence feeds one token per step, before any prefill"
 });
 
 Deno.test("prefill is bounded by the chunk while others decode, by the batch when no one does", () => {
-  const cases: Array<{ seqs: PlanInput[]; maxBatch: number; chunk: number; tokens: number; outputs: number }> = [
+  const cases: Array<
+    { seqs: PlanInput[]; maxBatch: number; chunk: number; tokens: number; outputs: number }
+  > = [
     { seqs: [decode(), prefill(100)], maxBatch: 64, chunk: 16, tokens: 17, outputs: 1 },
     { seqs: [prefill(100)], maxBatch: 64, chunk: 16, tokens: 64, outputs: 0 },
     { seqs: [prefill(10), prefill(100)], maxBatch: 64, chunk: 16, tokens: 64, outputs: 1 },

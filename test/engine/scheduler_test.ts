@@ -33,9 +33,18 @@ async function collect(stream: SequenceStream): Promise<{ text: string; tokens: 
   return { text: text + (await stream.done).tail, tokens };
 }
 
-const sampling = (seed: number, temperature: number): SamplingParams => ({ ...defaultSamplingParams(), temperature, seed });
+const sampling = (seed: number, temperature: number): SamplingParams => ({
+  ...defaultSamplingParams(),
+  temperature,
+  seed,
+});
 
-async function alone(model: LoadedModel, prompt: number[], params: SamplingParams, maxTokens: number): Promise<string> {
+async function alone(
+  model: LoadedModel,
+  prompt: number[],
+  params: SamplingParams,
+  maxTokens: number,
+): Promise<string> {
   const run = generate(model, prompt, { maxTokens, sampling: params });
   let text = "";
   let step = await run.next();
@@ -90,9 +99,15 @@ Deno.test("running streams keep getting a token every step while a long prompt i
       const atFirst = await first;
       const tokensAtFirst = runnerTokens;
       const prefillSteps = Math.ceil(160 / 8);
-      assert.ok(atFirst.steps - stepsBefore >= prefillSteps, `prefill took ${atFirst.steps - stepsBefore} steps`);
+      assert.ok(
+        atFirst.steps - stepsBefore >= prefillSteps,
+        `prefill took ${atFirst.steps - stepsBefore} steps`,
+      );
       // the runner advanced in (almost) every one of those steps: at most a couple lost to timing of reads
-      assert.ok(tokensAtFirst >= prefillSteps - 2, `runner got ${tokensAtFirst} tokens during ${prefillSteps} steps`);
+      assert.ok(
+        tokensAtFirst >= prefillSteps - 2,
+        `runner got ${tokensAtFirst} tokens during ${prefillSteps} steps`,
+      );
       runner.cancel();
       await counting;
     } finally {
@@ -106,7 +121,12 @@ Deno.test("cancelling a running sequence frees its slot at once for the next req
     const scheduler = new Scheduler(model, { queueSize: 4, prefillChunk: 32 });
     try {
       const controller = new AbortController();
-      const first = scheduler.submit({ prompt: [1, 5, 9], maxTokens: 10_000, sampling: sampling(3, 0.8), signal: controller.signal });
+      const first = scheduler.submit({
+        prompt: [1, 5, 9],
+        maxTokens: 10_000,
+        sampling: sampling(3, 0.8),
+        signal: controller.signal,
+      });
       for await (const _ of first) break; // running
       assert.equal(scheduler.stats().active, 1);
       const stepsAtAbort = scheduler.stats().steps;
@@ -118,7 +138,10 @@ Deno.test("cancelling a running sequence frees its slot at once for the next req
       const second = scheduler.submit({ prompt: [1, 7], maxTokens: 5, sampling: sampling(4, 0) });
       const result = await collect(second);
       assert.equal(result.tokens.length > 0, true);
-      assert.equal((await second.done).finishReason === "length" || (await second.done).finishReason === "stop", true);
+      assert.equal(
+        (await second.done).finishReason === "length" || (await second.done).finishReason === "stop",
+        true,
+      );
     } finally {
       await scheduler.close();
     }
@@ -132,7 +155,12 @@ Deno.test("a cancelled queued request leaves the queue without taking a slot", a
       const running = scheduler.submit({ prompt: [1, 5], maxTokens: 10_000, sampling: sampling(3, 0.8) });
       for await (const _ of running) break;
       const controller = new AbortController();
-      const waiting = scheduler.submit({ prompt: [1, 6], maxTokens: 5, sampling: sampling(3, 0), signal: controller.signal });
+      const waiting = scheduler.submit({
+        prompt: [1, 6],
+        maxTokens: 5,
+        sampling: sampling(3, 0),
+        signal: controller.signal,
+      });
       assert.equal(scheduler.stats().queued, 1);
       controller.abort();
       assert.equal(scheduler.stats().queued, 0);
@@ -166,7 +194,8 @@ Deno.test("prompts that do not fit the context are refused with both counts", as
     try {
       assert.throws(
         () => scheduler.submit({ prompt: Array(32).fill(5), maxTokens: 1, sampling: sampling(1, 0) }),
-        (error: unknown) => error instanceof ContextOverflowError && error.promptTokens === 32 && error.ctx === 32,
+        (error: unknown) =>
+          error instanceof ContextOverflowError && error.promptTokens === 32 && error.ctx === 32,
       );
       // 31 tokens fit; the budget is capped to the one position left
       const s = scheduler.submit({ prompt: Array(31).fill(5), maxTokens: 100, sampling: sampling(1, 0) });
@@ -187,7 +216,10 @@ Deno.test("drain refuses new work and lets running and queued streams finish wit
     const collecting = [collect(running), collect(queued)];
     const started = performance.now();
     const draining = scheduler.drain(30_000);
-    assert.throws(() => scheduler.submit({ prompt: [1], maxTokens: 1, sampling: sampling(1, 0) }), DrainingError);
+    assert.throws(
+      () => scheduler.submit({ prompt: [1], maxTokens: 1, sampling: sampling(1, 0) }),
+      DrainingError,
+    );
     await draining;
     assert.ok(performance.now() - started < 10_000, "drain returned as soon as the work was done");
     await Promise.all(collecting);

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type DownloadProgress, downloadFile, parseContentRange, sha256FromEtag } from "../../src/model_store/download.ts";
+import {
+  downloadFile,
+  type DownloadProgress,
+  parseContentRange,
+  sha256FromEtag,
+} from "../../src/model_store/download.ts";
 import { DownloadError, IntegrityError } from "../../src/model_store/model_store_error.ts";
 import { type FileServer, startFileServer, testBytes } from "./file_server.ts";
 

@@ -59,7 +59,9 @@ export function startFileServer(data: Uint8Array<ArrayBuffer>): FileServer {
         },
       });
     }
-    if (!path.startsWith("/cdn/") && path !== "/plain/model.gguf") return new Response("not found", { status: 404 });
+    if (!path.startsWith("/cdn/") && path !== "/plain/model.gguf") {
+      return new Response("not found", { status: 404 });
+    }
     const range = request.headers.get("range");
     ranges.push(range);
     let start = 0;
@@ -79,7 +81,10 @@ export function startFileServer(data: Uint8Array<ArrayBuffer>): FileServer {
         },
       });
     }
-    const headers: Record<string, string> = { etag: `"v1-${sha256.slice(0, 8)}"`, "content-length": String(data.length - start) };
+    const headers: Record<string, string> = {
+      etag: `"v1-${sha256.slice(0, 8)}"`,
+      "content-length": String(data.length - start),
+    };
     if (start > 0) headers["content-range"] = `bytes ${start}-${data.length - 1}/${data.length}`;
     return new Response(body as BodyInit, { status: start > 0 ? 206 : 200, headers });
   });

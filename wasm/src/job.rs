@@ -10,8 +10,7 @@ use crate::{act_quant, attention, dequant, elementwise, matmul_float, matmul_qua
 /// Does nothing: measures the cost of one synchronised dispatch.
 pub const OP_NOP: u32 = 0;
 pub const OP_MATMUL: u32 = 1;
-pub const OP_QUANT_A8: u32 = 2;
-pub const OP_QUANT_A8K: u32 = 3;
+pub const OP_QUANT: u32 = 2;
 pub const OP_RMS_NORM: u32 = 4;
 pub const OP_ROPE: u32 = 5;
 pub const OP_ATTENTION: u32 = 6;
@@ -74,8 +73,7 @@ pub unsafe extern "C" fn run(desc: u32, tid: u32, nth: u32) -> u32 {
             TYPE_Q4_0 | TYPE_Q8_0 | TYPE_Q4_K | TYPE_Q6_K => matmul_quant::job(d, tid, nth),
             _ => return 1,
         },
-        OP_QUANT_A8 => act_quant::job_a8(d, tid, nth),
-        OP_QUANT_A8K => act_quant::job_a8k(d, tid, nth),
+        OP_QUANT => act_quant::job(d, tid, nth),
         OP_RMS_NORM => norm::job(d, tid, nth),
         OP_ROPE => rope::job(d, tid, nth),
         OP_ATTENTION => attention::job(d, tid, nth),

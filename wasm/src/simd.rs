@@ -40,10 +40,3 @@ pub unsafe fn reduce4_i32(p0: v128, p1: v128, p2: v128, p3: v128) -> v128 {
     let b = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(p2, p3), i32x4_shuffle::<2, 6, 3, 7>(p2, p3));
     i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(a, b), i32x4_shuffle::<2, 3, 6, 7>(a, b))
 }
-
-/// Lane mask with the first `k` lanes (0..=4) set.
-#[inline(always)]
-pub unsafe fn first_lanes(k: usize) -> v128 {
-    let idx = i32x4(0, 1, 2, 3);
-    i32x4_lt(idx, i32x4_splat(k as i32))
-}

@@ -14,8 +14,8 @@ export const Op = {
   /** does nothing: measures one synchronised dispatch */
   Nop: 0,
   Matmul: 1,
-  QuantA8: 2,
-  QuantA8K: 3,
+  /** f32 rows → int8 records (wasm/src/act_quant.rs) */
+  Quant: 2,
   RmsNorm: 4,
   Rope: 5,
   Attention: 6,

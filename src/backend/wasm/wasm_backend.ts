@@ -143,16 +143,12 @@ export class WasmBackend implements Backend {
   readonly #k: KernelExports;
   readonly #pool: ThreadPool;
   readonly #desc: number;
-  readonly #actA8: Scratch;
-  readonly #actA8K: Scratch;
+  readonly #act: Scratch;
   readonly #indices: Scratch;
   readonly #ropeTable: Scratch;
   readonly #scores: Scratch;
   readonly #repack: Scratch;
-  readonly #quantCache = new Map<
-    number,
-    { t: WasmTensor; version: number; n: number; cols: number; ptr: number }
-  >();
+  #quantCache: { t: WasmTensor; version: number; n: number; cols: number } | null = null;
   #rope: { params: RopeParams; pos: Int32Array; ptr: number } | null = null;
   #probe: { ptr: number; bytes: number } | null = null;
   #disposed = false;
@@ -164,8 +160,7 @@ export class WasmBackend implements Backend {
     this.#pool = pool;
     this.relaxed = relaxed;
     this.#desc = mem.alloc(128);
-    this.#actA8 = new Scratch(mem);
-    this.#actA8K = new Scratch(mem);
+    this.#act = new Scratch(mem);
     this.#indices = new Scratch(mem);
     this.#ropeTable = new Scratch(mem);
     this.#scores = new Scratch(mem);
@@ -318,7 +313,7 @@ export class WasmBackend implements Backend {
     if (s === GgmlType.F32 || s === GgmlType.F16) {
       this.#job([Op.Matmul, s, wt.ptr, wt.rows, wt.cols, xt.ptr, n, o.ptr, wt.flags], parallel);
     } else {
-      const act = this.#quantised(xt, n, wt.cols, s === GgmlType.Q4_K || s === GgmlType.Q6_K);
+      const act = this.#quantised(xt, n, wt.cols);
       const flags = wt.flags | (this.relaxed && wt.relaxedOk ? FLAG_RELAXED : 0);
       this.#job([Op.Matmul, s, wt.ptr, wt.rows, wt.cols, act, n, o.ptr, flags], parallel);
     }
@@ -511,7 +506,7 @@ export class WasmBackend implements Backend {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#pool.terminate();
-    this.#quantCache.clear();
+    this.#quantCache = null;
   }
 
   /**
@@ -564,20 +559,16 @@ export class WasmBackend implements Backend {
     this.#pool.run(this.#desc, parallel ? this.threads : 1);
   }
 
-  /** Byte offset of x's first n rows quantised for a matmul (A8, or A8K for K-quant weights), cached. */
-  #quantised(x: WasmTensor, n: number, cols: number, k: boolean): number {
-    const key = k ? 1 : 0;
-    const hit = this.#quantCache.get(key);
-    if (hit && hit.t === x && hit.version === x.version && hit.n === n && hit.cols === cols) return hit.ptr;
-    const bytes = k
-      ? n * cols + n * (cols / 256 + cols / 16 + cols / 32) * 4
-      : n * cols + n * (cols / 32) * 8;
-    const ptr = (k ? this.#actA8K : this.#actA8).get(bytes);
-    this.#job(
-      [k ? Op.QuantA8K : Op.QuantA8, x.ptr, n, cols, ptr],
-      n * cols >= PARALLEL_MIN_ELEMENTS && n > 1,
-    );
-    this.#quantCache.set(key, { t: x, version: x.version, n, cols, ptr });
+  /**
+   * Byte offset of x's first n rows quantised to int8 records for a matmul (2·n·cols bytes, layout in
+   * wasm/src/act_quant.rs). Reused while x is unchanged: q, k and v (or gate and up) share one input.
+   */
+  #quantised(x: WasmTensor, n: number, cols: number): number {
+    const ptr = this.#act.get(2 * n * cols);
+    const hit = this.#quantCache;
+    if (hit && hit.t === x && hit.version === x.version && hit.n === n && hit.cols === cols) return ptr;
+    this.#job([Op.Quant, x.ptr, n, cols, ptr], n > 1 && n * cols >= PARALLEL_MIN_ELEMENTS);
+    this.#quantCache = { t: x, version: x.version, n, cols };
     return ptr;
   }
 

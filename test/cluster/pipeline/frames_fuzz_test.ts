@@ -10,10 +10,10 @@ import {
   type Frame,
   FRAME_HEADER_BYTES,
   FrameError,
+  FrameReader,
   FrameType,
   WireDtype,
-} from "../../../cluster/pipeline/frames.ts";
-import { FrameReader } from "../../../cluster/pipeline/frames_reader.ts";
+} from "../../../cluster/pipeline/mod.ts";
 import { mulberry32 } from "../../quant/test_data.ts";
 
 type Rand = () => number;

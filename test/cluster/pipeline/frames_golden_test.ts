@@ -3,13 +3,7 @@
  * decode every frame here to the same value, and may only change this file by adding cases.
  */
 import assert from "node:assert/strict";
-import {
-  decodeFrame,
-  encodeFrame,
-  type Frame,
-  FrameType,
-  WireDtype,
-} from "../../../cluster/pipeline/frames.ts";
+import { decodeFrame, encodeFrame, type Frame, FrameType, WireDtype } from "../../../cluster/pipeline/mod.ts";
 
 /** Hex with spaces between fields (length · type · payload fields), for reading against the layout. */
 function bytes(hex: string): Uint8Array {

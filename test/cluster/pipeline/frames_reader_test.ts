@@ -4,10 +4,10 @@ import {
   type Frame,
   FRAME_HEADER_BYTES,
   FrameError,
+  FrameReader,
   FrameType,
   WireDtype,
-} from "../../../cluster/pipeline/frames.ts";
-import { FrameReader } from "../../../cluster/pipeline/frames_reader.ts";
+} from "../../../cluster/pipeline/mod.ts";
 import { normalValues } from "../../quant/test_data.ts";
 
 const FRAMES: Frame[] = [

@@ -18,7 +18,7 @@ import {
   SEQUENCE_ID_MAX,
   WireDtype,
   WireErrorCode,
-} from "../../../cluster/pipeline/frames.ts";
+} from "../../../cluster/pipeline/mod.ts";
 import { roundToF16 } from "../../../src/quant/f16.ts";
 import { normalValues } from "../../quant/test_data.ts";
 

@@ -1,0 +1,196 @@
+/**
+ * What a node tells the ring about itself, in two sizes:
+ *
+ * - {@link NodeCapabilities}: static, in the member metadata (≤ 512 bytes), re-gossiped only when
+ *   it changes (a new incarnation). The planner's inputs: backend, memory, throughput score,
+ *   models and layer ranges held, and where to reach the node's API and pipeline.
+ * - {@link LiveLoad}: changes every second, so it never rides in the metadata; it travels in the
+ *   payload of every ack we send (≤ 256 bytes), and whoever probes us gets a fresh copy.
+ *
+ * Both are msgpack arrays led by a format version; fields are append-only, like the wire format.
+ *
+ * @example
+ * ```ts
+ * const meta = encodeCapabilities({ ...caps, models: ["stories260K"] });
+ * const node = new GossipNode({ config, transport, meta, ackPayload: () => encodeLoad(load()) });
+ * decodeLoad(node.members()[0].ackPayload!).queueDepth;
+ * ```
+ *
+ * @module
+ */
+
+import { Decoder, Encoder } from "@msgpack/msgpack";
+import { WireDecodeError, WireEncodeError } from "./errors.ts";
+import { ACK_PAYLOAD_MAX_BYTES, META_MAX_BYTES } from "./messages.ts";
+
+/** Format version written first in both records. */
+export const NODE_META_VERSION = 1;
+
+/** Compute backends, by wire code (append-only). */
+export const BACKEND_CODES = ["reference", "wasm", "webgpu"] as const;
+/** A backend this build knows; a newer peer's unknown code decodes as "unknown". */
+export type BackendKind = (typeof BACKEND_CODES)[number];
+
+/** Layers [first, last] (inclusive) of one model that a node holds. */
+export interface LayerRange {
+  model: string;
+  first: number;
+  last: number;
+}
+
+/** Static capabilities, advertised in the member metadata. */
+export interface NodeCapabilities {
+  /** Stable node id (survives renames). */
+  id: string;
+  name: string;
+  /** edgering version. */
+  version: string;
+  /** "host:port" of the OpenAI-compatible API. */
+  apiAddr: string;
+  /** "host:port" of the layer-pipeline endpoint. */
+  pipelineAddr: string;
+  backend: BackendKind | "unknown";
+  /** GPU adapter or CPU description. */
+  device: string;
+  /** Memory available for weights (bytes). */
+  memoryBudgetBytes: number;
+  /** Throughput score from the startup micro-benchmark (higher is faster). */
+  score: number;
+  /** Models it can serve. */
+  models: string[];
+  layers: LayerRange[];
+}
+
+/** Live load, carried in ack payloads. */
+export interface LiveLoad {
+  /** Requests waiting for admission. */
+  queueDepth: number;
+  /** Sequences being decoded. */
+  activeSequences: number;
+  /** Recent generation throughput (tokens/s). */
+  tokensPerSecond: number;
+  /** Busy fraction of the backend over the last window, 0..1. */
+  utilisation: number;
+}
+
+const encoder = new Encoder();
+const decoder = new Decoder({
+  maxStrLength: 256,
+  maxBinLength: 0,
+  maxArrayLength: 64,
+  maxMapLength: 0,
+  maxExtLength: 0,
+});
+
+/** Encodes capabilities; throws {@link WireEncodeError} if they exceed 512 bytes. */
+export function encodeCapabilities(c: NodeCapabilities): Uint8Array {
+  const backend = BACKEND_CODES.indexOf(c.backend as BackendKind);
+  const bytes = encoder.encode([
+    NODE_META_VERSION,
+    c.id,
+    c.name,
+    c.version,
+    c.apiAddr,
+    c.pipelineAddr,
+    backend < 0 ? 255 : backend,
+    c.device,
+    c.memoryBudgetBytes,
+    c.score,
+    c.models,
+    c.layers.map((l) => [l.model, l.first, l.last]),
+  ]);
+  if (bytes.length > META_MAX_BYTES) {
+    throw new WireEncodeError(
+      `node capabilities are ${bytes.length} bytes, limit ${META_MAX_BYTES}: shorten models or device`,
+    );
+  }
+  return bytes;
+}
+
+/** Decodes capabilities; throws {@link WireDecodeError} naming the bad field. */
+export function decodeCapabilities(bytes: Uint8Array): NodeCapabilities {
+  const a = decodeArray(bytes, "node capabilities", 12);
+  const code = num(a, 6, "backend");
+  return {
+    id: str(a, 1, "id"),
+    name: str(a, 2, "name"),
+    version: str(a, 3, "version"),
+    apiAddr: str(a, 4, "apiAddr"),
+    pipelineAddr: str(a, 5, "pipelineAddr"),
+    backend: BACKEND_CODES[code] ?? "unknown",
+    device: str(a, 7, "device"),
+    memoryBudgetBytes: num(a, 8, "memoryBudgetBytes"),
+    score: num(a, 9, "score"),
+    models: list(a, 10, "models").map((m, i) => str([m], 0, `models[${i}]`)),
+    layers: list(a, 11, "layers").map((l, i) => {
+      const r = list([l], 0, `layers[${i}]`);
+      return {
+        model: str(r, 0, "layer model"),
+        first: num(r, 1, "layer first"),
+        last: num(r, 2, "layer last"),
+      };
+    }),
+  };
+}
+
+/** Encodes live load for an ack payload (≈ 20 bytes). */
+export function encodeLoad(l: LiveLoad): Uint8Array {
+  const bytes = encoder.encode([
+    NODE_META_VERSION,
+    l.queueDepth,
+    l.activeSequences,
+    l.tokensPerSecond,
+    l.utilisation,
+  ]);
+  if (bytes.length > ACK_PAYLOAD_MAX_BYTES) throw new WireEncodeError(`live load is ${bytes.length} bytes`);
+  return bytes;
+}
+
+/** Decodes live load; throws {@link WireDecodeError}. */
+export function decodeLoad(bytes: Uint8Array): LiveLoad {
+  const a = decodeArray(bytes, "live load", 5);
+  const utilisation = num(a, 4, "utilisation");
+  if (utilisation > 1) throw new WireDecodeError(`live load: utilisation ${utilisation} is above 1`);
+  return {
+    queueDepth: num(a, 1, "queueDepth"),
+    activeSequences: num(a, 2, "activeSequences"),
+    tokensPerSecond: num(a, 3, "tokensPerSecond"),
+    utilisation,
+  };
+}
+
+function decodeArray(bytes: Uint8Array, what: string, minFields: number): unknown[] {
+  let raw: unknown;
+  try {
+    raw = decoder.decode(bytes);
+  } catch (e) {
+    throw new WireDecodeError(`${what}: bad msgpack (${(e as Error).message})`);
+  }
+  if (!Array.isArray(raw) || raw.length < minFields) {
+    throw new WireDecodeError(`${what}: expected ≥ ${minFields} fields`);
+  }
+  if (raw[0] !== NODE_META_VERSION) {
+    throw new WireDecodeError(`${what}: format version ${raw[0]} unsupported`);
+  }
+  return raw;
+}
+
+function str(a: unknown[], i: number, field: string): string {
+  const v = a[i];
+  if (typeof v !== "string") throw new WireDecodeError(`${field} should be a string`);
+  return v;
+}
+
+function num(a: unknown[], i: number, field: string): number {
+  const v = a[i];
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw new WireDecodeError(`${field} should be a number ≥ 0`);
+  }
+  return v;
+}
+
+function list(a: unknown[], i: number, field: string): unknown[] {
+  const v = a[i];
+  if (!Array.isArray(v)) throw new WireDecodeError(`${field} should be a list`);
+  return v;
+}

@@ -1,0 +1,224 @@
+/**
+ * Matrix products of the wasm backend: within the int8-activation error bound of the exact product for
+ * each weight type, and bit-identical across batches, paths (relaxed / simd128) and thread counts.
+ */
+import assert from "node:assert/strict";
+import { createWasmBackend, relaxedSimdSupported } from "../../../src/backend/wasm/mod.ts";
+import type { WasmBackend } from "../../../src/backend/wasm/mod.ts";
+import { GgmlType } from "../../../src/quant/mod.ts";
+import {
+  assertSameBits,
+  assertWithin,
+  createInputRng,
+  exactProduct,
+  freshSeed,
+  int8Bound,
+  matrixOf,
+  normals,
+  tensorOf,
+  valuesOf,
+} from "./helpers.ts";
+
+const QUANT_TYPES = [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K];
+const ALL_TYPES = [GgmlType.F32, GgmlType.F16, ...QUANT_TYPES];
+
+async function product(b: WasmBackend, type: GgmlType, rows: number, cols: number, n: number, seed: number) {
+  const rng = createInputRng(seed);
+  const { weight, bytes } = matrixOf(b, type, rows, cols, normals(rng, rows * cols, 0.05));
+  const xs = normals(rng, n * cols);
+  const out = b.alloc(n * rows);
+  b.matmul(out, weight, tensorOf(b, xs), n);
+  return { actual: await b.read(out), w: valuesOf(type, bytes, rows * cols), xs };
+}
+
+Deno.test("quantised matmul stays within the int8 activation-rounding bound of the exact product", async () => {
+  const b = await createWasmBackend({ threads: 2 });
+  try {
+    for (const type of QUANT_TYPES) {
+      // cols 768: 3 K-quant super-blocks, 24 blocks of 32 (a partial group of four at the end is not needed
+      // here, see the odd-shape test); n covers single tokens, a full tile and a tile plus leftovers
+      for (const n of [1, 4, 7]) {
+        const seed = freshSeed();
+        const rows = 37, cols = 768;
+        const { actual, w, xs } = await product(b, type, rows, cols, n, seed);
+        assertWithin(
+          actual,
+          exactProduct(w, xs, rows, cols, n),
+          int8Bound(w, xs, rows, cols, n),
+          `${GgmlType[type]} n=${n} seed ${seed}`,
+        );
+      }
+    }
+  } finally {
+    b.dispose();
+  }
+});
+
+Deno.test("F32 and F16 matmul match the exact product to f32 rounding", async () => {
+  const b = await createWasmBackend({ threads: 2 });
+  try {
+    for (const type of [GgmlType.F32, GgmlType.F16]) {
+      for (const [rows, cols, n] of [[37, 512, 5], [5, 7, 3], [9, 13, 4]]) {
+        const seed = freshSeed();
+        const { actual, w, xs } = await product(b, type, rows, cols, n, seed);
+        const expected = exactProduct(w, xs, rows, cols, n);
+        const bound = new Float64Array(expected.length);
+        for (let t = 0; t < n; t++) {
+          for (let r = 0; r < rows; r++) {
+            let magnitude = 0;
+            for (let c = 0; c < cols; c++) magnitude += Math.abs(w[r * cols + c] * xs[t * cols + c]);
+            bound[t * rows + r] = magnitude * 2 ** -20 + 1e-30;
+          }
+        }
+        assertWithin(actual, expected, bound, `${GgmlType[type]} [${rows}x${cols}] n=${n} seed ${seed}`);
+      }
+    }
+  } finally {
+    b.dispose();
+  }
+});
+
+Deno.test("odd shapes: one block, block counts not a multiple of four, one row", async () => {
+  const b = await createWasmBackend({ threads: 2 });
+  try {
+    for (const type of [GgmlType.Q8_0, GgmlType.Q4_0]) {
+      for (const [rows, cols, n] of [[3, 32, 1], [1, 96, 5], [11, 160, 4], [2, 8224, 2]]) {
+        const seed = freshSeed();
+        const { actual, w, xs } = await product(b, type, rows, cols, n, seed);
+        assertWithin(
+          actual,
+          exactProduct(w, xs, rows, cols, n),
+          int8Bound(w, xs, rows, cols, n),
+          `${GgmlType[type]} [${rows}x${cols}] n=${n} seed ${seed}`,
+        );
+      }
+    }
+    // K-quants: one super-block; more super-blocks than one chunk of partials
+    for (const type of [GgmlType.Q4_K, GgmlType.Q6_K]) {
+      for (const [rows, cols, n] of [[3, 256, 5], [2, 256 * 9, 4]]) {
+        const seed = freshSeed();
+        const { actual, w, xs } = await product(b, type, rows, cols, n, seed);
+        assertWithin(
+          actual,
+          exactProduct(w, xs, rows, cols, n),
+          int8Bound(w, xs, rows, cols, n),
+          `${GgmlType[type]} [${rows}x${cols}] n=${n} seed ${seed}`,
+        );
+      }
+    }
+  } finally {
+    b.dispose();
+  }
+});
+
+Deno.test("a token's product has the same bits alone and inside a batch", async () => {
+  const b = await createWasmBackend({ threads: 2 });
+  try {
+    for (const type of ALL_TYPES) {
+      const seed = freshSeed();
+      const rng = createInputRng(seed);
+      const rows = 19, cols = 512, n = 9;
+      const { weight } = matrixOf(b, type, rows, cols, normals(rng, rows * cols, 0.05));
+      const xs = normals(rng, n * cols);
+      const batch = b.alloc(n * rows);
+      b.matmul(batch, weight, tensorOf(b, xs), n);
+      const all = await b.read(batch);
+      for (const t of [0, 5, 8]) {
+        const single = b.alloc(rows);
+        b.matmul(single, weight, tensorOf(b, xs.slice(t * cols, (t + 1) * cols)), 1);
+        assertSameBits(await b.read(single), all.slice(t * rows, (t + 1) * rows), `${GgmlType[type]} token ${t} seed ${seed}`);
+      }
+    }
+  } finally {
+    b.dispose();
+  }
+});
+
+Deno.test({
+  name: "relaxed-SIMD and simd128 integer paths give identical bits",
+  ignore: !relaxedSimdSupported(),
+  async fn() {
+    const relaxed = await createWasmBackend({ threads: 1 });
+    const plain = await createWasmBackend({ threads: 1, relaxed: false });
+    try {
+      assert.equal(relaxed.relaxed, true);
+      assert.equal(plain.relaxed, false);
+      for (const type of QUANT_TYPES) {
+        for (const n of [1, 4, 6]) {
+          const seed = freshSeed();
+          const a = await product(relaxed, type, 29, 1024, n, seed);
+          const p = await product(plain, type, 29, 1024, n, seed);
+          assertSameBits(a.actual, p.actual, `${GgmlType[type]} n=${n} seed ${seed}`);
+        }
+      }
+    } finally {
+      relaxed.dispose();
+      plain.dispose();
+    }
+  },
+});
+
+Deno.test("one and two threads give identical bits for every weight type", async () => {
+  const one = await createWasmBackend({ threads: 1 });
+  const two = await createWasmBackend({ threads: 2 });
+  try {
+    for (const type of ALL_TYPES) {
+      for (const n of [1, 6]) {
+        const seed = freshSeed();
+        const a = await product(one, type, 301, 512, n, seed);
+        const c = await product(two, type, 301, 512, n, seed);
+        assertSameBits(c.actual, a.actual, `${GgmlType[type]} n=${n} seed ${seed}`);
+      }
+    }
+  } finally {
+    one.dispose();
+    two.dispose();
+  }
+});
+
+Deno.test("Q8_0 weights holding −128 are multiplied exactly on both paths", async () => {
+  const seed = freshSeed();
+  const rng = createInputRng(seed);
+  const rows = 6, cols = 64;
+  // hand-made blocks: d = 1/64, quants spanning −128..127 so that −128 meets negative activations
+  const bytes = new Uint8Array(rows * (cols / 32) * 34);
+  const view = new DataView(bytes.buffer);
+  for (let blk = 0; blk < rows * cols / 32; blk++) {
+    view.setUint16(blk * 34, 0x2400, true); // f16 1/64
+    for (let i = 0; i < 32; i++) view.setInt8(blk * 34 + 2 + i, i % 3 === 0 ? -128 : Math.floor(rng.uniform() * 256) - 128);
+  }
+  const xs = normals(rng, 3 * cols);
+  const w = valuesOf(GgmlType.Q8_0, bytes, rows * cols);
+  const results: Float32Array[] = [];
+  for (const relaxed of [true, false]) {
+    const b = await createWasmBackend({ threads: 1, relaxed });
+    try {
+      const weight = b.uploadWeight({ name: "w", type: GgmlType.Q8_0, dims: [cols, rows] }, bytes);
+      const out = b.alloc(3 * rows);
+      b.matmul(out, weight, tensorOf(b, xs), 3);
+      results.push(await b.read(out));
+    } finally {
+      b.dispose();
+    }
+  }
+  assertWithin(results[0], exactProduct(w, xs, rows, cols, 3), int8Bound(w, xs, rows, cols, 3), `seed ${seed}`);
+  assertSameBits(results[0], results[1], `relaxed vs simd128, seed ${seed}`);
+});
+
+Deno.test("F16 weights holding inf and NaN give inf and NaN where the reference does", async () => {
+  const b = await createWasmBackend({ threads: 1 });
+  try {
+    const cols = 16;
+    const halves = new Uint16Array(2 * cols).fill(0x3c00); // 1.0
+    halves[3] = 0x7c00; // +inf in row 0
+    halves[cols + 5] = 0x7e00; // NaN in row 1
+    const w = b.uploadWeight({ name: "w", type: GgmlType.F16, dims: [cols, 2] }, new Uint8Array(halves.buffer));
+    const out = b.alloc(2);
+    b.matmul(out, w, tensorOf(b, new Float32Array(cols).fill(0.5)), 1);
+    const [inf, nan] = await b.read(out);
+    assert.equal(inf, Infinity);
+    assert.ok(Number.isNaN(nan));
+  } finally {
+    b.dispose();
+  }
+});
