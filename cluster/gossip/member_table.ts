@@ -6,7 +6,9 @@
  *   replace anything; suspect and dead need an equal or newer one; so news about a member only
  *   moves forward and the newest claim wins.
  * - A member hearing itself suspected or declared dead refutes: it bumps its incarnation past the
- *   accusation and broadcasts alive. Only its own graceful leave is not refuted.
+ *   accusation and broadcasts alive. Only its own graceful leave is not refuted. An accusation at
+ *   an incarnation it already refuted is answered by re-announcing its current alive (the accuser
+ *   missed the refutation), without a new incarnation.
  * - Suspect → dead after a Lifeguard {@link Suspicion} timer whose length shrinks with
  *   independent confirmations. A dead claim from the node itself means it left (Left, not Dead).
  * - An alive claim for a known name with another address is a conflict and ignored, unless the old

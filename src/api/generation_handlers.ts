@@ -145,9 +145,16 @@ class TokenTimer {
   }
 }
 
-function failureOf(finishReason: string, error: unknown): ApiError {
+/** Status 499 (nginx's "client closed request"): only the metrics ever see it. */
+const CLIENT_CLOSED = 499;
+
+/** The error for a sequence that did not finish: engine fault (500), client gone (499) or shutdown (503). */
+function failureOf(finishReason: string, error: unknown, clientGone: boolean): ApiError {
   if (finishReason === "error") {
     return toApiError(error instanceof EngineError ? error : new EngineError(String(error)));
+  }
+  if (clientGone) {
+    return new ApiError(CLIENT_CLOSED, "the client closed the request", "invalid_request_error", "cancelled");
   }
   return new ApiError(
     503,
@@ -163,6 +170,7 @@ async function respondWhole(
   stream: SequenceStream,
   deps: HandlerDeps,
   startedAt: number,
+  signal: AbortSignal,
 ) {
   const timer = new TokenTimer(startedAt, deps.metrics);
   let text = "";
@@ -176,7 +184,7 @@ async function respondWhole(
   deps.metrics.generatedTokens.inc({}, summary.generatedTokens);
   deps.metrics.requestDuration.observe((performance.now() - startedAt) / 1000);
   if (summary.finishReason !== "stop" && summary.finishReason !== "length") {
-    throw failureOf(summary.finishReason, summary.error);
+    throw failureOf(summary.finishReason, summary.error, signal.aborted);
   }
   text += summary.tail;
   const who = newIdentity(kind, prepared.model.id);
@@ -239,7 +247,7 @@ function respondStream(
             );
           }
         } else {
-          controller.enqueue(sseEvent(errorBody(failureOf(summary.finishReason, summary.error))));
+          controller.enqueue(sseEvent(errorBody(failureOf(summary.finishReason, summary.error, false))));
         }
         controller.enqueue(SSE_DONE);
         controller.close();
@@ -262,5 +270,5 @@ export async function handleGeneration(kind: Kind, request: Request, deps: Handl
   deps.metrics.promptTokens.inc({}, prepared.prompt.length);
   return prepared.settings.stream
     ? respondStream(kind, prepared, stream, deps, startedAt)
-    : await respondWhole(kind, prepared, stream, deps, startedAt);
+    : await respondWhole(kind, prepared, stream, deps, startedAt, request.signal);
 }

@@ -53,9 +53,9 @@ export function formatHelp(usage: string, summary: string, table: FlagTable): st
   for (const [name, spec] of Object.entries(table)) {
     const value = spec.type === "string" ? ` ${name.toUpperCase().replaceAll("-", "_")}` : "";
     const fallback = spec.default !== undefined ? ` (default ${spec.default})` : "";
-    lines.push(`  --${name}${value}`.padEnd(34) + spec.help + fallback);
+    lines.push(`  --${name}${value}`.padEnd(33) + " " + spec.help + fallback);
   }
-  lines.push("  --help".padEnd(34) + "show this help");
+  lines.push("  --help".padEnd(33) + " show this help");
   return lines.join("\n");
 }
 

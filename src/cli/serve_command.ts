@@ -57,6 +57,7 @@ export const serveVerb: Verb = {
   flags: serveFlags(),
   async run(flags, io) {
     let config: ServeConfig;
+    let modelSource = "--model";
     try {
       const resolved = await loadServeConfig({
         flags: flags.values,
@@ -68,6 +69,12 @@ export const serveVerb: Verb = {
         return 0;
       }
       config = resolved.config;
+      const source = resolved.sources.model;
+      modelSource = source === "env"
+        ? "EDGERING_MODEL"
+        : source === "file"
+        ? `config file ${resolved.file}`
+        : "--model";
     } catch (error) {
       if (error instanceof ConfigError) throw new UsageError(`serve: ${error.message}`);
       throw error;
@@ -75,7 +82,7 @@ export const serveVerb: Verb = {
     if (flags.positionals.length > 0) {
       throw new UsageError(`serve: unexpected argument "${flags.positionals[0]}"`);
     }
-    await runNode(config, io);
+    await runNode(config, io, modelSource);
     return 0;
   },
 };
@@ -116,7 +123,12 @@ function bind(
   }
 }
 
-async function loadServed(config: ServeConfig, io: CliIo, signal: AbortSignal): Promise<LoadedModel> {
+async function loadServed(
+  config: ServeConfig,
+  io: CliIo,
+  modelSource: string,
+  signal: AbortSignal,
+): Promise<LoadedModel> {
   const log = (line: string) => io.stderr(`edgering: ${line}\n`);
   let reporter: ReturnType<typeof createProgressReporter> | undefined;
   let path: string;
@@ -124,6 +136,7 @@ async function loadServed(config: ServeConfig, io: CliIo, signal: AbortSignal): 
     const env = Deno.env.toObject();
     const resolved = await resolveModel({
       model: config.model,
+      modelSource,
       sha256: config.modelSha256,
       cacheDir: config.cacheDir,
       offline: config.offline,
@@ -159,7 +172,7 @@ function kvBytes(loaded: LoadedModel): number {
 }
 
 /** Runs a node until a shutdown signal has been handled. */
-async function runNode(config: ServeConfig, io: CliIo): Promise<void> {
+async function runNode(config: ServeConfig, io: CliIo, modelSource: string): Promise<void> {
   const log = (line: string) => io.stderr(`edgering: ${line}\n`);
   const state = new NodeState();
   const metrics = createServeMetrics(() => state.model?.scheduler.stats());
@@ -183,7 +196,7 @@ async function runNode(config: ServeConfig, io: CliIo): Promise<void> {
   }:${server.addr.port}`;
   let loaded: LoadedModel | undefined;
   try {
-    const ready = loadServed(config, io, loading.signal).then((model) => (loaded = model));
+    const ready = loadServed(config, io, modelSource, loading.signal).then((model) => (loaded = model));
     const first = await Promise.race([ready.then(() => undefined), signals.received]);
     if (first !== undefined) {
       log(`${first} while loading: stopping`);

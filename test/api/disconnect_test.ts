@@ -66,5 +66,11 @@ Deno.test("aborting a non-streaming request cancels its sequence", async () => {
     assert.equal((await pending).name, "AbortError");
     assert.ok(await waitFor(() => server.served.scheduler.stats().active === 0, 1000), "slot freed");
     assert.ok(server.served.scheduler.stats().decodeTokens < 3000, "generation stopped early");
+    assert.ok(
+      await waitFor(
+        () => server.metrics.requests.get({ endpoint: "/v1/completions", status: "499" }) === 1,
+        1000,
+      ),
+    );
   });
 });
