@@ -111,7 +111,7 @@ function lossyFalseDeads(): void {
   row(
     `false deads N=50, 10% loss each way, ${minutes} min × ${list.length} seeds`,
     "0",
-    `${deads} (${suspects} suspicions, all refuted)`,
+    `${deads} (${suspects} suspicion events)`,
     deads === 0,
   );
 }

@@ -61,7 +61,15 @@ import {
 import { type GossipConfig, MAX_DATAGRAM_BYTES } from "./config.ts";
 import { GossipError, JoinError, UnknownMessageTypeError } from "./errors.ts";
 import { type MemberEvent, type MemberState, MemberTable } from "./member_table.ts";
-import { ACK_PAYLOAD_MAX_BYTES, type DeadMsg, MemberStatus, type Message, MessageType } from "./messages.ts";
+import {
+  ACK_PAYLOAD_MAX_BYTES,
+  type AliveMsg,
+  type DeadMsg,
+  MemberStatus,
+  type Message,
+  MessageType,
+  type SuspectMsg,
+} from "./messages.ts";
 import { Prober, type ProbeStats } from "./prober.ts";
 import { answerPushPull, encodeLocalState, LOCAL_VERSIONS, mergePushPullReply } from "./push_pull.ts";
 import { Reconnector } from "./reconnector.ts";
@@ -107,7 +115,13 @@ export interface GossipStats extends ProbeStats {
   malformedStreams: number;
   pushPulls: number;
   pushPullsFailed: number;
+  /** Senders of stale suspect/dead rumors we corrected directly. */
+  staleCorrections: number;
 }
+
+/** (sender, member, incarnation) corrections remembered to avoid repeats; the set is simply
+ * cleared when full, which at worst repeats a one-datagram correction. */
+const STALE_CORRECTIONS_REMEMBERED = 4096;
 
 export class GossipNode {
   readonly config: GossipConfig;
@@ -132,10 +146,12 @@ export class GossipNode {
     malformedStreams: 0,
     pushPulls: 0,
     pushPullsFailed: 0,
+    staleCorrections: 0,
   };
   #timers: TimerHandle[] = [];
   #running = false;
   #rtt = new Map<string, number>();
+  #corrected = new Set<string>();
   #payloads = new Map<string, Uint8Array>();
 
   constructor(readonly options: GossipNodeOptions) {
@@ -387,6 +403,31 @@ export class GossipNode {
     for (const m of decoded.messages) this.#guard("packet", () => this.#handle(from, m));
   }
 
+  /**
+   * A suspect/dead rumor older than the alive incarnation we know means its sender missed the
+   * refutation. Tell that sender directly (one datagram) instead of hoping the refutation's
+   * epidemic, whose budget is spent, reaches it before its suspicion timer does. At most once per
+   * sender, member and incarnation.
+   */
+  #correctStale(from: string, m: SuspectMsg | DeadMsg): void {
+    const known = this.table.get(m.node);
+    if (!known || known.status !== MemberStatus.Alive || m.incarnation >= known.incarnation) return;
+    const key = `${from}\u0000${m.node}\u0000${known.incarnation}`;
+    if (this.#corrected.has(key)) return;
+    if (this.#corrected.size >= STALE_CORRECTIONS_REMEMBERED) this.#corrected.clear();
+    this.#corrected.add(key);
+    this.#stats.staleCorrections++;
+    const alive: AliveMsg = {
+      type: MessageType.Alive,
+      incarnation: known.incarnation,
+      node: known.name,
+      addr: known.addr,
+      meta: known.meta,
+      vsn: known.vsn,
+    };
+    this.#send(from, [encodeMessage(alive)]);
+  }
+
   #countBad(e: unknown): void {
     if (e instanceof UnknownMessageTypeError) this.#stats.unknownMessages++;
     else this.#stats.malformedPackets++;
@@ -410,8 +451,10 @@ export class GossipNode {
       case MessageType.Alive:
         return this.table.aliveNode(m);
       case MessageType.Suspect:
+        this.#correctStale(from, m);
         return this.table.suspectNode(m);
       case MessageType.Dead:
+        this.#correctStale(from, m);
         return this.table.deadNode(m);
       default:
         // Stream-only messages arriving as datagrams.

@@ -55,6 +55,16 @@ export function firstMismatch(
   return undefined;
 }
 
+/** Normalised mean squared error: Σ(actual − expected)² / Σ expected² (0 when both are zero). */
+export function nmse(expected: Float32Array, actual: Float32Array): number {
+  let diff = 0, norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
+  }
+  return norm === 0 ? diff : diff / norm;
+}
+
 /** Small deterministic RNG for inputs (mulberry32). */
 export function createInputRng(seed: number): { uniform(): number; normal(): number } {
   let state = seed >>> 0;
@@ -71,19 +81,25 @@ export function createInputRng(seed: number): { uniform(): number; normal(): num
   };
 }
 
-/** Weight types the suite covers for matmul and embed, with the default relative tolerance of each. */
+/**
+ * Weight types the suite covers for matmul and embed, with the default relative tolerance of each.
+ * Quantised types allow 5% of the output RMS at any one index because fast backends quantise the
+ * activations to int8 per 32-value block (as llama.cpp does): that alone gives errors of about 0.6% RMS,
+ * whose maximum over a few hundred outputs reaches 2–3%. The mean error is held much tighter by
+ * {@link nmse} ≤ (tol / 4)², so a systematic mistake cannot hide under the per-index bound.
+ */
 export const WEIGHT_TYPE_TOLERANCE: ReadonlyMap<GgmlType, number> = new Map([
   [GgmlType.F32, 1e-4],
   [GgmlType.F16, 2e-3],
   [GgmlType.BF16, 2e-3],
-  [GgmlType.Q8_0, 2e-2],
-  [GgmlType.Q4_0, 2e-2],
-  [GgmlType.Q4_1, 2e-2],
-  [GgmlType.Q5_0, 2e-2],
-  [GgmlType.Q5_1, 2e-2],
-  [GgmlType.Q4_K, 2e-2],
-  [GgmlType.Q5_K, 2e-2],
-  [GgmlType.Q6_K, 2e-2],
+  [GgmlType.Q8_0, 5e-2],
+  [GgmlType.Q4_0, 5e-2],
+  [GgmlType.Q4_1, 5e-2],
+  [GgmlType.Q5_0, 5e-2],
+  [GgmlType.Q5_1, 5e-2],
+  [GgmlType.Q4_K, 5e-2],
+  [GgmlType.Q5_K, 5e-2],
+  [GgmlType.Q6_K, 5e-2],
 ]);
 
 /** Tolerance of the f32 element-wise ops (norm, rope, attention, softmax, silu, add). */
@@ -347,7 +363,14 @@ export async function checkCase(
   const expected = await testCase.run(reference, seed);
   const actual = await testCase.run(candidate, seed);
   const bad = firstMismatch(expected, actual, tolerance);
-  if (!bad) return undefined;
+  const error = nmse(expected, actual);
+  if (!bad && error <= (tolerance / 4) ** 2) return undefined;
+  if (!bad) {
+    return `${candidate.name} ${testCase.name} (seed ${seed}): normalised mean squared error ${
+      error.toExponential(2)
+    } ` +
+      `exceeds ${((tolerance / 4) ** 2).toExponential(2)}`;
+  }
   return `${candidate.name} ${testCase.name} (seed ${seed}): first bad index ${bad.index}: expected ${bad.expected}, ` +
     `got ${bad.actual} (allowed ±${bad.tolerance.toExponential(2)})`;
 }

@@ -83,7 +83,9 @@ function waitWhileEquals(ctl: Int32Array, index: number, value: number): number 
 
 /** A worker's loop: never returns until the pool stops. */
 export function workerLoop(ctl: Int32Array, tid: number, run: RunShare): void {
-  let seen = Atomics.load(ctl, Ctl.Gen);
+  // Gen is 0 until the first job. Reading it here instead could miss a job dispatched before this
+  // worker got this far (the main thread only waits for "ready"), and then wait forever.
+  let seen = 0;
   for (;;) {
     seen = waitWhileEquals(ctl, Ctl.Gen, seen);
     if (Atomics.load(ctl, Ctl.Stop) !== 0) return;

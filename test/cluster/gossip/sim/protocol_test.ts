@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { decodePacket, encodeCompound, encodeMessage } from "../../../../cluster/gossip/codec.ts";
 import { withoutLifeguard } from "../../../../cluster/gossip/config.ts";
 import { JoinError } from "../../../../cluster/gossip/errors.ts";
-import { MemberStatus, MessageType } from "../../../../cluster/gossip/messages.ts";
+import { MemberStatus, type Message, MessageType } from "../../../../cluster/gossip/messages.ts";
 import { SimCluster } from "../../../../cluster/gossip/sim/sim_cluster.ts";
 import { NodeClock } from "../../../../cluster/gossip/sim/virtual_clock.ts";
 
@@ -220,4 +220,31 @@ Deno.test("a leave notice reaches every member even when the gossip budget canno
   await leaver.node.shutdown();
   c.runFor(100);
   for (const m of c.members.slice(1)) assert.equal(c.view(m.name, leaver.name), MemberStatus.Left, m.name);
+});
+
+Deno.test("a node spreading a stale suspicion is corrected directly with the newer alive", () => {
+  const c = ring(4, 13);
+  const [a, b] = c.members;
+  const rogue = c.network.attach("6.6.6.6:1", new NodeClock(c.scheduler));
+  const got: Message[] = [];
+  rogue.listen({ onPacket: (_from, data) => got.push(...decodePacket(data).messages), onRequest: () => {} });
+  const inc = b.node.table.local().incarnation;
+  // b refutes once, so every node knows it at inc + 1…
+  b.node.table.refute(inc);
+  c.runFor(3_000);
+  assert.equal(a.node.table.get(b.name)?.incarnation, inc + 1);
+  // …then a straggler gossips the old suspicion to a, twice.
+  const stale = encodeMessage({
+    type: MessageType.Suspect,
+    incarnation: inc,
+    node: b.name,
+    from: "straggler",
+  });
+  rogue.sendPacket(a.addr, stale);
+  rogue.sendPacket(a.addr, stale);
+  c.runFor(100);
+  const alives = got.filter((m) => m.type === MessageType.Alive && m.node === b.name);
+  assert.equal(alives.length, 1, "corrected once");
+  assert.equal(alives[0].type === MessageType.Alive && alives[0].incarnation, inc + 1);
+  assert.equal(a.node.stats().staleCorrections, 1);
 });
