@@ -15,8 +15,9 @@ import type { ByteSource } from "./byte_source.ts";
 import { GgufError } from "./errors.ts";
 import { openFileSource } from "./file_source.ts";
 import { type HttpSourceOptions, openHttpSource } from "./http_source.ts";
+import { MetadataReader } from "./metadata_reader.ts";
 import { parseGgufHeader, type ParseGgufHeaderOptions } from "./reader.ts";
-import { type GgufHeader, type GgufKv, type GgufTensorInfo, type GgufValue, GgufValueType } from "./types.ts";
+import type { GgufHeader, GgufKv, GgufTensorInfo, GgufValue } from "./types.ts";
 
 /** Number of values in a tensor (product of its dims). */
 export function tensorElementCount(info: GgufTensorInfo): number {
@@ -25,33 +26,23 @@ export function tensorElementCount(info: GgufTensorInfo): number {
   return n;
 }
 
-const NUMERIC_TYPES: ReadonlySet<GgufValueType> = new Set([
-  GgufValueType.UINT8,
-  GgufValueType.INT8,
-  GgufValueType.UINT16,
-  GgufValueType.INT16,
-  GgufValueType.UINT32,
-  GgufValueType.INT32,
-  GgufValueType.FLOAT32,
-  GgufValueType.UINT64,
-  GgufValueType.INT64,
-  GgufValueType.FLOAT64,
-]);
-
-function typeName(t: GgufValueType | undefined): string {
-  return t === undefined ? "none" : GgufValueType[t] ?? String(t);
-}
-
 /** A parsed GGUF file over a byte source; tensor data is read from the source on demand. */
 export class GgufFile {
   readonly header: GgufHeader;
   readonly source: ByteSource;
+  /** typed metadata reads that fail with GgufError */
+  readonly meta: MetadataReader;
   readonly #byName: ReadonlyMap<string, GgufTensorInfo>;
 
   constructor(header: GgufHeader, source: ByteSource) {
     this.header = header;
     this.source = source;
     this.#byName = new Map(header.tensors.map((t) => [t.name, t]));
+    this.meta = new MetadataReader(
+      header.metadata,
+      (problem, message) => new GgufError(problem, message),
+      source.name,
+    );
   }
 
   /** Parses the header of `source`; closes the source when the header is bad. */
@@ -103,7 +94,7 @@ export class GgufFile {
   }
 
   has(key: string): boolean {
-    return this.header.metadata.has(key);
+    return this.meta.has(key);
   }
 
   /** The raw entry for `key`, or undefined. */
@@ -111,85 +102,39 @@ export class GgufFile {
     return this.header.metadata.get(key);
   }
 
-  #require(key: string, fallback: unknown, what: string, ok: (kv: GgufKv) => boolean): GgufKv | undefined {
-    const kv = this.header.metadata.get(key);
-    if (kv === undefined) {
-      if (fallback !== undefined) return undefined;
-      throw new GgufError(
-        "missing_key",
-        `${this.source.name}: metadata key "${key}" is missing (expected ${what})`,
-      );
-    }
-    if (!ok(kv)) {
-      const actual = kv.type === GgufValueType.ARRAY
-        ? `ARRAY of ${typeName(kv.arrayType)}`
-        : typeName(kv.type);
-      throw new GgufError(
-        "wrong_type",
-        `${this.source.name}: metadata key "${key}" is ${actual}, expected ${what}`,
-      );
-    }
-    return kv;
-  }
+  // Typed getters: `fallback` is returned when the key is absent; a wrong type always throws
+  // GgufError("wrong_type"), an absent key without fallback GgufError("missing_key").
 
-  /** A STRING value; `fallback` is returned when the key is absent (a wrong type still throws). */
   getString(key: string, fallback?: string): string {
-    const kv = this.#require(key, fallback, "STRING", (kv) => kv.type === GgufValueType.STRING);
-    return kv === undefined ? fallback! : kv.value as string;
+    return this.meta.require(key, this.meta.string(key) ?? fallback, "a string");
   }
 
   /** Any numeric value as a number (64-bit integers converted; beyond 2^53 they lose precision). */
   getNumber(key: string, fallback?: number): number {
-    const kv = this.#require(key, fallback, "a number", (kv) => NUMERIC_TYPES.has(kv.type));
-    return kv === undefined ? fallback! : Number(kv.value as number | bigint);
+    return this.meta.require(key, this.meta.number(key) ?? fallback, "a number");
   }
 
   /** An integer value as an exact bigint. */
   getBigInt(key: string, fallback?: bigint): bigint {
-    const kv = this.#require(
-      key,
-      fallback,
-      "an integer",
-      (kv) =>
-        NUMERIC_TYPES.has(kv.type) && kv.type !== GgufValueType.FLOAT32 && kv.type !== GgufValueType.FLOAT64,
-    );
-    return kv === undefined ? fallback! : BigInt(kv.value as number | bigint);
+    return this.meta.require(key, this.meta.bigint(key) ?? fallback, "an integer");
   }
 
   getBool(key: string, fallback?: boolean): boolean {
-    const kv = this.#require(key, fallback, "BOOL", (kv) => kv.type === GgufValueType.BOOL);
-    return kv === undefined ? fallback! : kv.value as boolean;
+    return this.meta.require(key, this.meta.bool(key) ?? fallback, "a boolean");
   }
 
-  /** An ARRAY value of any element type. */
   getArray(key: string, fallback?: readonly GgufValue[]): readonly GgufValue[] {
-    const kv = this.#require(key, fallback, "ARRAY", (kv) => kv.type === GgufValueType.ARRAY);
-    return kv === undefined ? fallback! : kv.value as GgufValue[];
+    return this.meta.require(key, this.meta.array(key) ?? fallback, "an array");
   }
 
-  /** An ARRAY of STRING (e.g. tokenizer.ggml.tokens). */
+  /** An array of strings (e.g. tokenizer.ggml.tokens). */
   getStringArray(key: string, fallback?: readonly string[]): readonly string[] {
-    const kv = this.#require(
-      key,
-      fallback,
-      "ARRAY of STRING",
-      (kv) => kv.type === GgufValueType.ARRAY && kv.arrayType === GgufValueType.STRING,
-    );
-    return kv === undefined ? fallback! : kv.value as string[];
+    return this.meta.require(key, this.meta.stringArray(key) ?? fallback, "an array of strings");
   }
 
-  /** An ARRAY of a numeric type (e.g. tokenizer.ggml.scores); 64-bit integers are converted to numbers. */
+  /** An array of numbers (e.g. tokenizer.ggml.scores); 64-bit integers are converted to numbers. */
   getNumberArray(key: string, fallback?: readonly number[]): readonly number[] {
-    const kv = this.#require(
-      key,
-      fallback,
-      "ARRAY of a number type",
-      (kv) =>
-        kv.type === GgufValueType.ARRAY && kv.arrayType !== undefined && NUMERIC_TYPES.has(kv.arrayType),
-    );
-    if (kv === undefined) return fallback!;
-    const values = kv.value as (number | bigint)[];
-    return typeof values[0] === "bigint" ? values.map(Number) : values as number[];
+    return this.meta.require(key, this.meta.numberArray(key) ?? fallback, "an array of numbers");
   }
 
   close(): void {

@@ -18,3 +18,4 @@ export * from "./http_source.ts";
 export * from "./gguf_file.ts";
 export * from "./kv.ts";
 export * from "./writer.ts";
+export * from "./metadata_reader.ts";

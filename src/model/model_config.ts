@@ -5,7 +5,8 @@
  * `qwen2` (NeoX RoPE, biases on Q, K and V). Both share one forward pass (src/model/forward.ts).
  */
 import type { RopeParams } from "../backend/backend.ts";
-import type { GgufHeader, GgufKv } from "../gguf/types.ts";
+import { MetadataReader } from "../gguf/metadata_reader.ts";
+import type { GgufHeader } from "../gguf/types.ts";
 
 /** Architectures the forward pass implements. */
 export const SUPPORTED_ARCHITECTURES = ["llama", "qwen2"] as const;
@@ -37,6 +38,9 @@ export interface ModelConfig {
   readonly qkvBias: boolean;
 }
 
+/** Largest width, count or length accepted from metadata: beyond it a value is corrupt, not a model. */
+const MAX_HYPERPARAMETER = 1 << 24;
+
 /** A model file that edgering cannot run: unknown architecture or missing/invalid hyper-parameters. */
 export class ModelConfigError extends Error {
   override name = "ModelConfigError";
@@ -44,23 +48,31 @@ export class ModelConfigError extends Error {
 
 /** Reads the hyper-parameters of a GGUF model. Throws ModelConfigError naming the missing or bad key. */
 export function modelConfigFromGguf(header: GgufHeader): ModelConfig {
-  const meta = header.metadata;
-  const arch = stringValue(meta, "general.architecture");
+  const meta = new MetadataReader(header.metadata, (_problem, message) => new ModelConfigError(message));
+  const arch = meta.require("general.architecture", meta.string("general.architecture"), "a string");
   if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) {
     throw new ModelConfigError(
       `unsupported architecture "${arch}" (supported: ${SUPPORTED_ARCHITECTURES.join(", ")})`,
     );
   }
-  const key = (suffix: string) => `${arch}.${suffix}`;
-  const dim = positiveInt(meta, key("embedding_length"));
-  const layers = positiveInt(meta, key("block_count"));
-  const heads = positiveInt(meta, key("attention.head_count"));
-  const kvHeads = positiveInt(meta, key("attention.head_count_kv"), heads);
-  const headDim = positiveInt(meta, key("attention.key_length"), Math.floor(dim / heads));
+  /** A hyper-parameter `{arch}.{suffix}`: a plausible positive integer, or `fallback` when absent. */
+  const size = (suffix: string, fallback?: number): number => {
+    const key = `${arch}.${suffix}`;
+    const value = meta.require(key, meta.uint(key) ?? fallback, "a positive integer");
+    if (value < 1 || value > MAX_HYPERPARAMETER) {
+      throw new ModelConfigError(`metadata ${key} = ${value} is not a plausible positive integer`);
+    }
+    return value;
+  };
+  const dim = size("embedding_length");
+  const layers = size("block_count");
+  const heads = size("attention.head_count");
+  const kvHeads = size("attention.head_count_kv", heads);
+  const headDim = size("attention.key_length", Math.floor(dim / heads));
   if (heads % kvHeads !== 0) {
     throw new ModelConfigError(`head_count ${heads} is not a multiple of head_count_kv ${kvHeads}`);
   }
-  const ropeDim = positiveInt(meta, key("rope.dimension_count"), headDim);
+  const ropeDim = size("rope.dimension_count", headDim);
   if (ropeDim > headDim || ropeDim % 2 !== 0) {
     throw new ModelConfigError(
       `rope.dimension_count ${ropeDim} must be even and at most head dim ${headDim}`,
@@ -69,53 +81,26 @@ export function modelConfigFromGguf(header: GgufHeader): ModelConfig {
   const tensorNames = new Set(header.tensors.map((t) => t.name));
   const embedding = header.tensors.find((t) => t.name === "token_embd.weight");
   if (!embedding) throw new ModelConfigError("model has no token_embd.weight tensor");
-  const vocab = embedding.dims[1] ?? 0;
-  const arch2 = arch as Architecture;
+  const supported = arch as Architecture;
   return {
-    arch: arch2,
+    arch: supported,
     dim,
     layers,
     heads,
     kvHeads,
     headDim,
     kvDim: kvHeads * headDim,
-    ffn: positiveInt(meta, key("feed_forward_length")),
-    ctx: positiveInt(meta, key("context_length"), 2048),
-    vocab,
-    rmsEps: numberValue(meta, key("attention.layer_norm_rms_epsilon"), 1e-5),
+    ffn: size("feed_forward_length"),
+    ctx: size("context_length", 2048),
+    vocab: embedding.dims[1] ?? 0,
+    rmsEps: meta.number(`${arch}.attention.layer_norm_rms_epsilon`) ?? 1e-5,
     rope: {
       headDim,
       ropeDim,
-      freqBase: numberValue(meta, key("rope.freq_base"), 10000),
-      neox: arch2 === "qwen2",
+      freqBase: meta.number(`${arch}.rope.freq_base`) ?? 10000,
+      neox: supported === "qwen2",
     },
     tiedEmbeddings: !tensorNames.has("output.weight"),
     qkvBias: tensorNames.has("blk.0.attn_q.bias"),
   };
-}
-
-function lookup(meta: ReadonlyMap<string, GgufKv>, key: string): GgufKv["value"] | undefined {
-  return meta.get(key)?.value;
-}
-
-function stringValue(meta: ReadonlyMap<string, GgufKv>, key: string): string {
-  const value = lookup(meta, key);
-  if (typeof value !== "string") throw new ModelConfigError(`metadata ${key} is missing or not a string`);
-  return value;
-}
-
-function numberValue(meta: ReadonlyMap<string, GgufKv>, key: string, fallback?: number): number {
-  const value = lookup(meta, key);
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value === "number") return value;
-  if (typeof value === "bigint") return Number(value);
-  throw new ModelConfigError(`metadata ${key} is missing or not a number (got ${String(value)})`);
-}
-
-function positiveInt(meta: ReadonlyMap<string, GgufKv>, key: string, fallback?: number): number {
-  const value = numberValue(meta, key, fallback);
-  if (!Number.isInteger(value) || value < 1 || value > 1 << 24) {
-    throw new ModelConfigError(`metadata ${key} = ${value} is not a plausible positive integer`);
-  }
-  return value;
 }

@@ -17,7 +17,7 @@
  */
 import { BYTE_TO_CHAR } from "./byte_unicode.ts";
 import { encodeBpeWord } from "./bpe.ts";
-import type { Metadata } from "./metadata_values.ts";
+import type { Metadata } from "./vocab.ts";
 import { type CompiledSplit, compileSplit, splitWords } from "./regex_split.ts";
 import { partitionSpecial } from "./special_partition.ts";
 import { encodeSpm } from "./spm.ts";

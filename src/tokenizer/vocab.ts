@@ -4,17 +4,14 @@
  * end-of-generation tokens, so a model behaves here as it does there.
  */
 import { BpeMerges } from "./bpe_merges.ts";
-import {
-  type Metadata,
-  optBool,
-  optNumberArray,
-  optString,
-  optStringArray,
-  optUint,
-} from "./metadata_values.ts";
+import type { GgufKv } from "../gguf/types.ts";
+import { MetadataReader } from "../gguf/metadata_reader.ts";
 import { type PreTokenizer, preTokenizer } from "./pre_tokenizer.ts";
 import { attrFromTokenType, TokenAttr } from "./token_attr.ts";
 import { TokenizerError } from "./tokenizer_error.ts";
+
+/** The metadata map as the GGUF reader returns it. */
+export type Metadata = ReadonlyMap<string, GgufKv>;
 
 /** Id meaning "no such token". */
 export const NO_TOKEN = -1;
@@ -152,8 +149,12 @@ const ALWAYS_RENDERED_TEXTS = ["<|channel|>", "<|message|>", "<|start|>", "<|con
  * vocab.tokens.length; // 32000
  * ```
  */
-export function loadVocab(meta: Metadata): Vocab {
-  const modelName = optString(meta, KEY.model);
+export function loadVocab(metadata: Metadata): Vocab {
+  const meta = new MetadataReader(
+    metadata,
+    (_problem, message) => new TokenizerError("bad-metadata", message),
+  );
+  const modelName = meta.string(KEY.model);
   if (modelName !== "llama" && modelName !== "gpt2") {
     throw new TokenizerError(
       "unsupported-model",
@@ -163,7 +164,7 @@ export function loadVocab(meta: Metadata): Vocab {
     );
   }
   const spm = modelName === "llama";
-  const pre = spm ? undefined : preTokenizer(optString(meta, KEY.pre));
+  const pre = spm ? undefined : preTokenizer(meta.string(KEY.pre));
 
   const tokens = readTokens(meta);
   const n = tokens.length;
@@ -184,7 +185,7 @@ export function loadVocab(meta: Metadata): Vocab {
 
   const special = (key: string, fallback: number): number => {
     const def = fallback >= 0 && fallback < n ? fallback : NO_TOKEN;
-    const id = optUint(meta, `tokenizer.ggml.${key}`);
+    const id = meta.uint(`tokenizer.ggml.${key}`);
     return id !== undefined && id < n ? id : def;
   };
   const bos = special("bos_token_id", spm ? 1 : pre?.noBos ? NO_TOKEN : 11);
@@ -212,8 +213,8 @@ export function loadVocab(meta: Metadata): Vocab {
   for (const [key, texts] of FIM_MARKED) known(key, texts);
   const fimIds = FIM_EOG.map(([key, texts]) => known(key, texts));
 
-  const addBos = optBool(meta, KEY.addBos) ?? (spm || (pre?.addBos ?? false));
-  const addEos = optBool(meta, KEY.addEos) ?? false;
+  const addBos = meta.bool(KEY.addBos) ?? (spm || (pre?.addBos ?? false));
+  const addEos = meta.bool(KEY.addEos) ?? false;
   if (addBos && bos === NO_TOKEN) {
     throw new TokenizerError(
       "bad-metadata",
@@ -232,7 +233,7 @@ export function loadVocab(meta: Metadata): Vocab {
     if (id !== undefined) attrs[id] = TokenAttr.USER_DEFINED;
   }
   const eogIds = endOfGeneration(tokenToId, attrs, [eos, eot, eom, ...fimIds]);
-  applyNameFixups(optString(meta, "general.name") ?? "", tokenToId, attrs);
+  applyNameFixups(meta.string("general.name") ?? "", tokenToId, attrs);
 
   const specialTokens: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -255,23 +256,23 @@ export function loadVocab(meta: Metadata): Vocab {
     pad,
     addBos,
     addEos,
-    addSpacePrefix: optBool(meta, KEY.addSpacePrefix) ?? spm,
+    addSpacePrefix: meta.bool(KEY.addSpacePrefix) ?? spm,
     cleanSpaces: pre?.cleanSpaces ?? false,
     eogIds,
     specialTokens,
   };
 }
 
-function readTokens(meta: Metadata): string[] {
-  const raw = optStringArray(meta, KEY.tokens);
+function readTokens(meta: MetadataReader): string[] {
+  const raw = meta.stringArray(KEY.tokens);
   if (raw === undefined) throw new TokenizerError("bad-metadata", `metadata has no ${KEY.tokens}`);
   if (raw.length === 0) throw new TokenizerError("bad-metadata", `${KEY.tokens} is empty`);
   // An empty token text could never be matched; llama.cpp renames it the same way.
   return raw.map((t, i) => (t === "" ? `[EMPTY_${i}]` : t));
 }
 
-function readScores(meta: Metadata, n: number): Float32Array {
-  const raw = optNumberArray(meta, KEY.scores);
+function readScores(meta: MetadataReader, n: number): Float32Array {
+  const raw = meta.numberArray(KEY.scores);
   if (raw === undefined) return new Float32Array(n);
   if (raw.length < n) {
     throw new TokenizerError("bad-metadata", `${KEY.scores} has ${raw.length} entries for ${n} tokens`);
@@ -279,8 +280,8 @@ function readScores(meta: Metadata, n: number): Float32Array {
   return Float32Array.from(raw.slice(0, n));
 }
 
-function readAttrs(meta: Metadata, n: number): Uint16Array {
-  const raw = optNumberArray(meta, KEY.tokenType);
+function readAttrs(meta: MetadataReader, n: number): Uint16Array {
+  const raw = meta.numberArray(KEY.tokenType);
   const attrs = new Uint16Array(n).fill(TokenAttr.NORMAL);
   if (raw === undefined) return attrs;
   if (raw.length < n) {
@@ -290,8 +291,8 @@ function readAttrs(meta: Metadata, n: number): Uint16Array {
   return attrs;
 }
 
-function readMerges(meta: Metadata): readonly string[] {
-  const raw = optStringArray(meta, KEY.merges);
+function readMerges(meta: MetadataReader): readonly string[] {
+  const raw = meta.stringArray(KEY.merges);
   if (raw === undefined) {
     throw new TokenizerError("bad-metadata", `byte-level BPE vocabulary has no ${KEY.merges}`);
   }

@@ -1,7 +1,8 @@
 ;; Relaxed-SIMD integer loops of edgering's quantised matrix products.
 ;;
 ;; Same contract as wasm/src/int_dot.rs (read that file's header first): Q4_0 and Q8_0 row dots fused
-;; with their float scaling (returning f32), Q4_K and Q6_K partials (i32x4 per sub-block), for one token
+;; with their float scaling (returning f32; Q4_0 quants taken as unsigned 0..15, the caller adds the −8
+;; offset's term), Q4_K and Q6_K partials (i32x4 per sub-block), for one token
 ;; or for a tile of four tokens sharing each unpacked weight block. The Rust crate imports these as
 ;; module "relaxed"; its simd128 twins compute the same exact integers in the same i32 lanes and the same
 ;; float operations in the same order, so both paths give bit-identical results.
@@ -15,7 +16,8 @@
 ;; - Q8_0 (signed quants): b = |x| (activations are quantised to −127..=127), a = w·sign(x).
 ;;
 ;; wabt 1.0.32 spells the instruction `i16x8.dot_i8x16_i7x16_s` (same opcode, 0xfd 0x112).
-;; Activation records are 48 bytes per (token, block): int8 x at +0, Q4_0 lane offsets at +32.
+;; Activations are 32 int8 values per (token, block); four-token functions take a tile interleaved block
+;; by block (token i at +32·i, next block at +128).
 ;; Arguments are byte offsets into the shared memory.
 (module
   (import "env" "memory" (memory 1 65536 shared))
@@ -35,30 +37,47 @@
     (f32.store offset=12 (local.get $out) (call $hsum (local.get $a3))))
 
   ;; ---------------------------------------------------------------- Q4_0 (fused)
-  ;; w: [nb][16] nibbles (low nibble = value j, high nibble = value j+16 of the block); records: int8 x at
-  ;; +0, lane offsets at +32. Per block: acc += f32(lanes + lane offsets) · s_b.
+  ;; w: [nb][16] nibbles (low nibble = value j, high nibble = value j+16 of the block); x: [nb][32] int8.
+  ;; Per block: acc += f32(lanes) · s_b.
   (func (export "q4_0_1") (param $w i32) (param $r i32) (param $s i32) (param $nb i32) (result f32)
     (local $end i32) (local $q v128) (local $m v128) (local $acc v128)
-    (if (i32.eqz (local.get $nb)) (then (return (f32.const 0))))
     (local.set $m (i8x16.splat (i32.const 0x0f)))
-    (local.set $end (i32.add (local.get $w) (i32.shl (local.get $nb) (i32.const 4))))
-    (loop $block
-      (local.set $q (v128.load (local.get $w)))
+    ;; two blocks per iteration, then the odd one
+    (local.set $end (i32.add (local.get $w) (i32.shl (i32.and (local.get $nb) (i32.const -2)) (i32.const 4))))
+    (if (i32.ge_u (local.get $nb) (i32.const 2)) (then
+      (loop $pair
+      (local.set $q (v128.load offset=0 (local.get $w)))
       (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
-        (f32x4.convert_i32x4_s (i32x4.add
+        (f32x4.convert_i32x4_s
           (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load (local.get $r)) (v128.and (local.get $q) (local.get $m)))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $r)) (v128.and (local.get $q) (local.get $m)))
             (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r))
-              (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m)))))
-          (v128.load offset=32 (local.get $r))))
-        (v128.load32_splat (local.get $s)))))
-      (local.set $w (i32.add (local.get $w) (i32.const 16)))
-      (local.set $r (i32.add (local.get $r) (i32.const 48)))
-      (local.set $s (i32.add (local.get $s) (i32.const 4)))
-      (br_if $block (i32.lt_u (local.get $w) (local.get $end))))
+              (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
+        (v128.load32_splat offset=0 (local.get $s)))))
+      (local.set $q (v128.load offset=16 (local.get $w)))
+      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
+        (f32x4.convert_i32x4_s
+          (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $r)) (v128.and (local.get $q) (local.get $m)))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r))
+              (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
+        (v128.load32_splat offset=4 (local.get $s)))))
+        (local.set $w (i32.add (local.get $w) (i32.const 32)))
+        (local.set $r (i32.add (local.get $r) (i32.const 64)))
+        (local.set $s (i32.add (local.get $s) (i32.const 8)))
+        (br_if $pair (i32.lt_u (local.get $w) (local.get $end))))))
+    (if (i32.and (local.get $nb) (i32.const 1)) (then
+      (local.set $q (v128.load offset=0 (local.get $w)))
+      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
+        (f32x4.convert_i32x4_s
+          (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $r)) (v128.and (local.get $q) (local.get $m)))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r))
+              (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
+        (v128.load32_splat offset=0 (local.get $s)))))))
     (call $hsum (local.get $acc)))
 
-  ;; Four tokens: interleaved records (token i at +48·i, next block at +192), scales [nb][4].
+  ;; Four tokens: interleaved values (token i at +32·i, next block at +128), scales [nb][4].
   (func (export "q4_0_4") (param $w i32) (param $r i32) (param $s i32) (param $nb i32) (param $out i32)
     (local $end i32) (local $q v128) (local $m v128) (local $lo v128) (local $hi v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
@@ -71,38 +90,34 @@
         (local.set $hi (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m)))
         ;; token 0
         (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul
-          (f32x4.convert_i32x4_s (i32x4.add
+          (f32x4.convert_i32x4_s
             (i32x4.extadd_pairwise_i16x8_s (i16x8.add
               (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $r)) (local.get $lo))
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r)) (local.get $hi))))
-            (v128.load offset=32 (local.get $r))))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r)) (local.get $hi)))))
           (v128.load32_splat offset=0 (local.get $s)))))
         ;; token 1
         (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul
-          (f32x4.convert_i32x4_s (i32x4.add
+          (f32x4.convert_i32x4_s
             (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r)) (local.get $lo))
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r)) (local.get $hi))))
-            (v128.load offset=80 (local.get $r))))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $r)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r)) (local.get $hi)))))
           (v128.load32_splat offset=4 (local.get $s)))))
         ;; token 2
         (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul
-          (f32x4.convert_i32x4_s (i32x4.add
+          (f32x4.convert_i32x4_s
             (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $r)) (local.get $lo))
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $r)) (local.get $hi))))
-            (v128.load offset=128 (local.get $r))))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $r)) (local.get $hi)))))
           (v128.load32_splat offset=8 (local.get $s)))))
         ;; token 3
         (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul
-          (f32x4.convert_i32x4_s (i32x4.add
+          (f32x4.convert_i32x4_s
             (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=144 (local.get $r)) (local.get $lo))
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=160 (local.get $r)) (local.get $hi))))
-            (v128.load offset=176 (local.get $r))))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $r)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $r)) (local.get $hi)))))
           (v128.load32_splat offset=12 (local.get $s)))))
         (local.set $w (i32.add (local.get $w) (i32.const 16)))
-        (local.set $r (i32.add (local.get $r) (i32.const 192)))
+        (local.set $r (i32.add (local.get $r) (i32.const 128)))
         (local.set $s (i32.add (local.get $s) (i32.const 16)))
         (br_if $block (i32.lt_u (local.get $w) (local.get $end))))))
     (call $store4 (local.get $out) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)))
@@ -112,24 +127,47 @@
   ;; sends a weight holding −128 (whose negation does not fit a byte).
   (func (export "q8_0_1") (param $w i32) (param $r i32) (param $s i32) (param $nb i32) (result f32)
     (local $end i32) (local $x v128) (local $n v128) (local $z v128) (local $acc v128)
-    (if (i32.eqz (local.get $nb)) (then (return (f32.const 0))))
-    (local.set $end (i32.add (local.get $w) (i32.shl (local.get $nb) (i32.const 5))))
-    (loop $block
+    (local.set $end (i32.add (local.get $w) (i32.shl (i32.and (local.get $nb) (i32.const -2)) (i32.const 5))))
+    (if (i32.ge_u (local.get $nb) (i32.const 2)) (then
+      (loop $pair
       (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
         (f32x4.convert_i32x4_s (i32x4.add
           (i32x4.extadd_pairwise_i16x8_s
             (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=0 (local.get $r))) (local.get $z)))) (local.get $n))
+                (i8x16.sub (v128.xor (v128.load offset=0 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=0 (local.get $r))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $x))))
           (i32x4.extadd_pairwise_i16x8_s
             (i16x8.dot_i8x16_i7x16_s
                 (i8x16.sub (v128.xor (v128.load offset=16 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=16 (local.get $r))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $x))))))
-        (v128.load32_splat (local.get $s)))))
-      (local.set $w (i32.add (local.get $w) (i32.const 32)))
-      (local.set $r (i32.add (local.get $r) (i32.const 48)))
-      (local.set $s (i32.add (local.get $s) (i32.const 4)))
-      (br_if $block (i32.lt_u (local.get $w) (local.get $end))))
+        (v128.load32_splat offset=0 (local.get $s)))))
+      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
+        (f32x4.convert_i32x4_s (i32x4.add
+          (i32x4.extadd_pairwise_i16x8_s
+            (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (v128.load offset=32 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=32 (local.get $r))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $x))))
+          (i32x4.extadd_pairwise_i16x8_s
+            (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (v128.load offset=48 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=48 (local.get $r))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $x))))))
+        (v128.load32_splat offset=4 (local.get $s)))))
+        (local.set $w (i32.add (local.get $w) (i32.const 64)))
+        (local.set $r (i32.add (local.get $r) (i32.const 64)))
+        (local.set $s (i32.add (local.get $s) (i32.const 8)))
+        (br_if $pair (i32.lt_u (local.get $w) (local.get $end))))))
+    (if (i32.and (local.get $nb) (i32.const 1)) (then
+      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
+        (f32x4.convert_i32x4_s (i32x4.add
+          (i32x4.extadd_pairwise_i16x8_s
+            (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (v128.load offset=0 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=0 (local.get $r))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $x))))
+          (i32x4.extadd_pairwise_i16x8_s
+            (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (v128.load offset=16 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=16 (local.get $r))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $x))))))
+        (v128.load32_splat offset=0 (local.get $s)))))))
     (call $hsum (local.get $acc)))
 
   (func (export "q8_0_4") (param $w i32) (param $r i32) (param $s i32) (param $nb i32) (param $out i32)
@@ -157,15 +195,27 @@
           (f32x4.convert_i32x4_s (i32x4.add
             (i32x4.extadd_pairwise_i16x8_s
               (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=48 (local.get $r))) (local.get $z)))) (local.get $n))
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=32 (local.get $r))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $x))))
             (i32x4.extadd_pairwise_i16x8_s
               (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=64 (local.get $r))) (local.get $z)))) (local.get $n))
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=48 (local.get $r))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $x))))))
           (v128.load32_splat offset=4 (local.get $s)))))
         ;; token 2
         (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul
+          (f32x4.convert_i32x4_s (i32x4.add
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=64 (local.get $r))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $x))))
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=80 (local.get $r))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $x))))))
+          (v128.load32_splat offset=8 (local.get $s)))))
+        ;; token 3
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul
           (f32x4.convert_i32x4_s (i32x4.add
             (i32x4.extadd_pairwise_i16x8_s
               (i16x8.dot_i8x16_i7x16_s
@@ -175,21 +225,9 @@
               (i16x8.dot_i8x16_i7x16_s
                 (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=112 (local.get $r))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $x))))))
-          (v128.load32_splat offset=8 (local.get $s)))))
-        ;; token 3
-        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul
-          (f32x4.convert_i32x4_s (i32x4.add
-            (i32x4.extadd_pairwise_i16x8_s
-              (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=144 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))
-            (i32x4.extadd_pairwise_i16x8_s
-              (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=160 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))))
           (v128.load32_splat offset=12 (local.get $s)))))
         (local.set $w (i32.add (local.get $w) (i32.const 32)))
-        (local.set $r (i32.add (local.get $r) (i32.const 192)))
+        (local.set $r (i32.add (local.get $r) (i32.const 128)))
         (local.set $s (i32.add (local.get $s) (i32.const 16)))
         (br_if $block (i32.lt_u (local.get $w) (local.get $end))))))
     (call $store4 (local.get $out) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)))
@@ -212,12 +250,12 @@
           (i16x8.dot_i8x16_i7x16_s (v128.load (local.get $r)) (v128.and (local.get $w0) (local.get $m)))
           (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r)) (v128.and (local.get $w1) (local.get $m))))))
         (v128.store offset=16 (local.get $out) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-          (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r))
+          (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $r))
             (v128.and (i16x8.shr_u (local.get $w0) (i32.const 4)) (local.get $m)))
-          (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r))
+          (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r))
             (v128.and (i16x8.shr_u (local.get $w1) (i32.const 4)) (local.get $m))))))
         (local.set $q (i32.add (local.get $q) (i32.const 32)))
-        (local.set $r (i32.add (local.get $r) (i32.const 96)))
+        (local.set $r (i32.add (local.get $r) (i32.const 64)))
         (local.set $out (i32.add (local.get $out) (i32.const 32)))
         (br_if $chunk (i32.lt_u (local.get $q) (local.get $qend))))
       (local.set $w (local.get $qend))
@@ -246,31 +284,31 @@
             (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $r)) (local.get $lo0))
             (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r)) (local.get $lo1)))))
           (v128.store offset=16 (local.get $out) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=192 (local.get $r)) (local.get $hi0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=208 (local.get $r)) (local.get $hi1)))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=128 (local.get $r)) (local.get $hi0))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=144 (local.get $r)) (local.get $hi1)))))
           ;; token 1
           (v128.store (local.get $o1) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r)) (local.get $lo0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r)) (local.get $lo1)))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $r)) (local.get $lo0))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r)) (local.get $lo1)))))
           (v128.store offset=16 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=240 (local.get $r)) (local.get $hi0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=256 (local.get $r)) (local.get $hi1)))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=160 (local.get $r)) (local.get $hi0))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=176 (local.get $r)) (local.get $hi1)))))
           ;; token 2
           (v128.store (local.get $o2) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $r)) (local.get $lo0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $r)) (local.get $lo1)))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r)) (local.get $lo0))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $r)) (local.get $lo1)))))
           (v128.store offset=16 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=288 (local.get $r)) (local.get $hi0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=304 (local.get $r)) (local.get $hi1)))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=192 (local.get $r)) (local.get $hi0))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=208 (local.get $r)) (local.get $hi1)))))
           ;; token 3
           (v128.store (local.get $o3) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=144 (local.get $r)) (local.get $lo0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=160 (local.get $r)) (local.get $lo1)))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $r)) (local.get $lo0))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $r)) (local.get $lo1)))))
           (v128.store offset=16 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=336 (local.get $r)) (local.get $hi0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=352 (local.get $r)) (local.get $hi1)))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=224 (local.get $r)) (local.get $hi0))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=240 (local.get $r)) (local.get $hi1)))))
         (local.set $q (i32.add (local.get $q) (i32.const 32)))
-        (local.set $r (i32.add (local.get $r) (i32.const 384)))
+        (local.set $r (i32.add (local.get $r) (i32.const 256)))
         (local.set $out (i32.add (local.get $out) (i32.const 32)))
         (local.set $o1 (i32.add (local.get $o1) (i32.const 32)))
         (local.set $o2 (i32.add (local.get $o2) (i32.const 32)))
@@ -312,11 +350,11 @@
           (v128.store offset=0 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
             (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $r)) (local.get $q1))))
           (v128.store offset=32 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r)) (local.get $q2))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $r)) (local.get $q2))))
           (v128.store offset=64 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $r)) (local.get $q3))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r)) (local.get $q3))))
           (v128.store offset=96 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=144 (local.get $r)) (local.get $q4))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $r)) (local.get $q4))))
           (local.set $ta (v128.load offset=16 (local.get $ql)))
           (local.set $tb (v128.load offset=48 (local.get $ql)))
           (local.set $th (v128.load offset=16 (local.get $qh)))
@@ -331,20 +369,20 @@
           (v128.store offset=16 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
             (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r)) (local.get $q1))))
           (v128.store offset=48 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r)) (local.get $q2))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r)) (local.get $q2))))
           (v128.store offset=80 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $r)) (local.get $q3))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $r)) (local.get $q3))))
           (v128.store offset=112 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=160 (local.get $r)) (local.get $q4))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $r)) (local.get $q4))))
         (local.set $ql (i32.add (local.get $ql) (i32.const 64)))
         (local.set $qh (i32.add (local.get $qh) (i32.const 32)))
-        (local.set $r (i32.add (local.get $r) (i32.const 192)))
+        (local.set $r (i32.add (local.get $r) (i32.const 128)))
         (local.set $out (i32.add (local.get $out) (i32.const 128)))
         (br_if $half (local.tee $h (i32.sub (local.get $h) (i32.const 1)))))
       (local.set $w (i32.add (local.get $w) (i32.const 210)))
       (br_if $super (local.tee $nsb (i32.sub (local.get $nsb) (i32.const 1))))))
 
-  ;; Four tokens: token i's activations at +48·i (blocks 192 apart), partials at out + i·os.
+  ;; Four tokens: token i's activations at +32·i (blocks 128 apart), partials at out + i·os.
   (func (export "q6_k_4") (param $w i32) (param $r i32) (param $nsb i32) (param $out i32) (param $os i32)
     (local $ql i32) (local $qh i32) (local $h i32) (local $m4 v128) (local $m2 v128)
     (local $ta v128) (local $tb v128) (local $th v128)
@@ -375,35 +413,35 @@
           (v128.store offset=0 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
             (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $r)) (local.get $q1))))
           (v128.store offset=32 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=192 (local.get $r)) (local.get $q2))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=128 (local.get $r)) (local.get $q2))))
           (v128.store offset=64 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=384 (local.get $r)) (local.get $q3))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=256 (local.get $r)) (local.get $q3))))
           (v128.store offset=96 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=576 (local.get $r)) (local.get $q4))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=384 (local.get $r)) (local.get $q4))))
           (v128.store offset=0 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r)) (local.get $q1))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $r)) (local.get $q1))))
           (v128.store offset=32 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=240 (local.get $r)) (local.get $q2))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=160 (local.get $r)) (local.get $q2))))
           (v128.store offset=64 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=432 (local.get $r)) (local.get $q3))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=288 (local.get $r)) (local.get $q3))))
           (v128.store offset=96 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=624 (local.get $r)) (local.get $q4))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=416 (local.get $r)) (local.get $q4))))
           (v128.store offset=0 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $r)) (local.get $q1))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r)) (local.get $q1))))
           (v128.store offset=32 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=288 (local.get $r)) (local.get $q2))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=192 (local.get $r)) (local.get $q2))))
           (v128.store offset=64 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=480 (local.get $r)) (local.get $q3))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=320 (local.get $r)) (local.get $q3))))
           (v128.store offset=96 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=672 (local.get $r)) (local.get $q4))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=448 (local.get $r)) (local.get $q4))))
           (v128.store offset=0 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=144 (local.get $r)) (local.get $q1))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $r)) (local.get $q1))))
           (v128.store offset=32 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=336 (local.get $r)) (local.get $q2))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=224 (local.get $r)) (local.get $q2))))
           (v128.store offset=64 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=528 (local.get $r)) (local.get $q3))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=352 (local.get $r)) (local.get $q3))))
           (v128.store offset=96 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=720 (local.get $r)) (local.get $q4))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=480 (local.get $r)) (local.get $q4))))
           (local.set $ta (v128.load offset=16 (local.get $ql)))
           (local.set $tb (v128.load offset=48 (local.get $ql)))
           (local.set $th (v128.load offset=16 (local.get $qh)))
@@ -418,38 +456,38 @@
           (v128.store offset=16 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
             (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r)) (local.get $q1))))
           (v128.store offset=48 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=208 (local.get $r)) (local.get $q2))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=144 (local.get $r)) (local.get $q2))))
           (v128.store offset=80 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=400 (local.get $r)) (local.get $q3))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=272 (local.get $r)) (local.get $q3))))
           (v128.store offset=112 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=592 (local.get $r)) (local.get $q4))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=400 (local.get $r)) (local.get $q4))))
           (v128.store offset=16 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r)) (local.get $q1))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r)) (local.get $q1))))
           (v128.store offset=48 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=256 (local.get $r)) (local.get $q2))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=176 (local.get $r)) (local.get $q2))))
           (v128.store offset=80 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=448 (local.get $r)) (local.get $q3))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=304 (local.get $r)) (local.get $q3))))
           (v128.store offset=112 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=640 (local.get $r)) (local.get $q4))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=432 (local.get $r)) (local.get $q4))))
           (v128.store offset=16 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $r)) (local.get $q1))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $r)) (local.get $q1))))
           (v128.store offset=48 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=304 (local.get $r)) (local.get $q2))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=208 (local.get $r)) (local.get $q2))))
           (v128.store offset=80 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=496 (local.get $r)) (local.get $q3))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=336 (local.get $r)) (local.get $q3))))
           (v128.store offset=112 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=688 (local.get $r)) (local.get $q4))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=464 (local.get $r)) (local.get $q4))))
           (v128.store offset=16 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=160 (local.get $r)) (local.get $q1))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $r)) (local.get $q1))))
           (v128.store offset=48 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=352 (local.get $r)) (local.get $q2))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=240 (local.get $r)) (local.get $q2))))
           (v128.store offset=80 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=544 (local.get $r)) (local.get $q3))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=368 (local.get $r)) (local.get $q3))))
           (v128.store offset=112 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=736 (local.get $r)) (local.get $q4))))
+            (i16x8.dot_i8x16_i7x16_s (v128.load offset=496 (local.get $r)) (local.get $q4))))
         (local.set $ql (i32.add (local.get $ql) (i32.const 64)))
         (local.set $qh (i32.add (local.get $qh) (i32.const 32)))
-        (local.set $r (i32.add (local.get $r) (i32.const 768)))
+        (local.set $r (i32.add (local.get $r) (i32.const 512)))
         (local.set $out (i32.add (local.get $out) (i32.const 128)))
         (local.set $o1 (i32.add (local.get $o1) (i32.const 128)))
         (local.set $o2 (i32.add (local.get $o2) (i32.const 128)))

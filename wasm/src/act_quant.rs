@@ -3,26 +3,25 @@
 //! One layout serves every weight type. For `n` token rows of `k` values (k a multiple of 32, nb = k/32),
 //! starting at byte offset `base`:
 //!
-//!   rec  [n][nb] records of 48 B, the data the integer loops stream:
-//!          +0  qs   i8 [32]   q = round_even(x / d), in −127..=127 (never −128: |q| must fit 7 bits)
-//!          +32 lane i32x4     −8 · Σ q over the bytes each i32 lane of a Q4_0 block dot collects
-//!                             (lane j: values 4j..4j+4 and 16+4j..16+4j+4), Q4_0's −8 offset
-//!        Tokens in full tiles of four (t < 4·⌊n/4⌋) are interleaved block by block — tile g, block b,
-//!        token t%4 at g·4·nb·48 + b·192 + (t%4)·48 — so that four-token loops reach every token at a
-//!        constant offset; the remaining tokens' records are contiguous (t·nb·48 + b·48).
-//!   d    f32 [n][nb]     d = max|x| / 127 per block of 32
-//!   s16  i32 [n][k/16]   Σ q per 16 values (Q6_K's −32 offset; its scales cover 16 values)
-//!   s32  i32 [n][nb]     Σ q per 32 values (Q4_K's mins)
+//!   qs   i8  [n][nb][32]  q = round_even(x / d), in −127..=127 (never −128: |q| must fit 7 bits).
+//!                         Tokens in full tiles of four (t < 4·⌊n/4⌋) are interleaved block by block —
+//!                         tile g, block b, token t%4 at g·4·k + b·128 + (t%4)·32 — so that four-token
+//!                         loops reach every token at a constant offset; the remaining tokens are
+//!                         contiguous (t·k + b·32).
+//!   d    f32 [n][nb]      d = max|x| / 127 per block of 32
+//!   off  f32 [n][nb]      −8 · d · Σ q per block: Q4_0 stores q + 8, whose dot needs this correction
+//!   s16  i32 [n][k/16]    Σ q per 16 values (Q6_K's −32 offset; its scales cover 16 values)
+//!   s32  i32 [n][nb]      Σ q per 32 values (Q4_K's mins)
 //!
-//! Total: 2·n·k bytes. Scales per 32 values (ggml's Q8_0 granularity) for the K-quant types too: their
-//! products then carry the same small rounding as Q4_0/Q8_0 rather than ggml's Q8_K (one scale per 256).
+//! Total: n·k·13/8 bytes. Scales per 32 values (ggml's Q8_0 granularity) for the K-quant types too: their
+//! products then carry the same small rounding as Q4_0/Q8_0 rather than ggml's Q8_K (one per 256 values).
 
 use crate::job::{split, Desc};
 use crate::simd::*;
 use core::arch::wasm32::*;
 
-/// Bytes per (token, block) record.
-pub const REC: usize = 48;
+/// Bytes per (token, block) of int8 values.
+pub const REC: usize = 32;
 /// Tokens per interleaved tile.
 pub const TILE: usize = 4;
 
@@ -34,6 +33,7 @@ pub struct ActLayout {
     full: usize,
     rec: usize,
     d: usize,
+    off: usize,
     s16: usize,
     s32: usize,
 }
@@ -42,12 +42,13 @@ impl ActLayout {
     pub fn new(base: usize, k: usize, n: usize) -> ActLayout {
         let nb = k / 32;
         let d = base + n * nb * REC;
-        let s16 = d + n * nb * 4;
+        let off = d + n * nb * 4;
+        let s16 = off + n * nb * 4;
         let s32 = s16 + n * nb * 8;
-        ActLayout { nb, full: n / TILE * TILE, rec: base, d, s16, s32 }
+        ActLayout { nb, full: n / TILE * TILE, rec: base, d, off, s16, s32 }
     }
-    /// Record of token `t`, block `b`. From a full tile's first token, token t+i of that tile is at
-    /// +48·i and block b+1 at +192; from any other token, block b+1 is at +48.
+    /// int8 values of token `t`, block `b`. From a full tile's first token, token t+i of that tile is at
+    /// +32·i and block b+1 at +128; from any other token, block b+1 is at +32.
     #[inline(always)]
     pub fn rec(&self, t: usize, b: usize) -> *const u8 {
         let off = if t < self.full {
@@ -61,6 +62,11 @@ impl ActLayout {
     #[inline(always)]
     pub fn d(&self, t: usize) -> *const f32 {
         (self.d + t * self.nb * 4) as *const f32
+    }
+    /// Q4_0 offset corrections of token `t`, one per 32 values
+    #[inline(always)]
+    pub fn off(&self, t: usize) -> *const f32 {
+        (self.off + t * self.nb * 4) as *const f32
     }
     /// i32 sums per 16 values of token `t`
     #[inline(always)]
@@ -113,7 +119,8 @@ pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
     let (t0, t1) = split(n, tid, nth, 1);
     for t in t0..t1 {
         let xr = (x + t * k * 4) as *const f32;
-        let (ds, s16, s32) = (lay.d(t) as *mut f32, lay.s16(t) as *mut i32, lay.s32(t) as *mut i32);
+        let (ds, off) = (lay.d(t) as *mut f32, lay.off(t) as *mut f32);
+        let (s16, s32) = (lay.s16(t) as *mut i32, lay.s32(t) as *mut i32);
         for b in 0..k / 32 {
             let xb = xr.add(b * 32);
             let scale = amax32(xb) / 127.0;
@@ -122,10 +129,9 @@ pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
             let rec = lay.rec(t, b) as *mut u8;
             store(rec, q0);
             store(rec.add(16), q1);
-            let (l0, l1) = (quad_sums(q0), quad_sums(q1));
-            store(rec.add(32), i32x4_shl(i32x4_neg(i32x4_add(l0, l1)), 3));
+            let (a, c) = (hsum_i32(quad_sums(q0)), hsum_i32(quad_sums(q1)));
             *ds.add(b) = scale;
-            let (a, c) = (hsum_i32(l0), hsum_i32(l1));
+            *off.add(b) = (-8.0 * (a + c) as f32) * scale;
             *s16.add(2 * b) = a;
             *s16.add(2 * b + 1) = c;
             *s32.add(b) = a + c;

@@ -14,14 +14,13 @@
 //! Q4_0 and Q8_0 are fused (integer and float work in one pass, returning f32 dot products); Q4_K and
 //! Q6_K write i32x4 partials per sub-block for [`crate::matmul_quant`]'s float stage.
 //!
-//! Activations come as 48-byte records per (token, block) ([`crate::act_quant`]): int8 values at +0,
-//! Q4_0 lane offsets at +32. One-token functions walk records at 48 B per block; four-token functions
-//! walk an interleaved tile at 192 B per block, token i at +48·i. Combined scales s = d_w·d_x are f32
-//! per block (one token) or [block][4] (four tokens).
+//! Activations come as 32 int8 values per (token, block) ([`crate::act_quant`]). One-token functions
+//! walk them at 32 B per block; four-token functions walk an interleaved tile at 128 B per block, token i
+//! at +32·i. Combined scales s = d_w·d_x are f32 per block (one token) or [block][4] (four tokens).
 //!
 //! | fn         | weights (per block)                               | result                           |
 //! |------------|---------------------------------------------------|----------------------------------|
-//! | q4_0_{1,4} | 16 B nibbles (repacked row: quants of all blocks) | f32 Σ_b (lanes + lane_b)·s_b     |
+//! | q4_0_{1,4} | 16 B nibbles (repacked row: quants of all blocks) | f32 Σ_b lanes·s_b (q in 0..16)   |
 //! | q8_0_{1,4} | 32 B int8 (repacked row)                          | f32 Σ_b lanes·s_b                |
 //! | q4_k_{1,4} | 144 B GGUF super-block, nibbles at +16            | 8 i32x4 per super-block (per 32) |
 //! | q6_k_{1,4} | 210 B GGUF super-block, ql +0, qh +128            | 16 i32x4 per super-block (per 16)|
@@ -172,8 +171,8 @@ unsafe fn accumulate(acc: v128, p: v128, s: f32) -> v128 {
     f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(p), f32x4_splat(s)))
 }
 
-/// Q4_0, T tokens (records of token i at +48·i, next block at +`bs`): low nibbles are values 0..16 of a
-/// block, high nibbles values 16..32; the −8 offset comes in through the records' lane offsets.
+/// Q4_0, T tokens (token i's values at +32·i, next block at +`bs`): low nibbles are values 0..16 of a
+/// block, high nibbles values 16..32, taken as unsigned 0..16 (the caller adds the −8 offset's term).
 #[inline(always)]
 unsafe fn q4_0_tile<const T: usize>(w: *const u8, r: *const u8, bs: usize, s: *const f32, nb: usize) -> [f32; 4] {
     let m = u8x16_splat(0x0f);
@@ -183,7 +182,7 @@ unsafe fn q4_0_tile<const T: usize>(w: *const u8, r: *const u8, bs: usize, s: *c
         let (lo, hi) = (v128_and(q, m), v128_and(u16x8_shr(q, 4), m));
         for t in 0..T {
             let x = r.add(b * bs + t * REC);
-            let p = i32x4_add(dot_u8_i8(lo, load(x), hi, load(x.add(16))), load(x.add(32)));
+            let p = dot_u8_i8(lo, load(x), hi, load(x.add(16)));
             acc[t] = accumulate(acc[t], p, *s.add(b * T + t));
         }
     }

@@ -6,8 +6,9 @@
 //! batch of n tokens reads the weights from memory once. Rows are walked in chunks of blocks, each
 //! chunk's float sum added to the row's total in order.
 //!
-//! Q4_0 / Q8_0 (fused): per chunk, the combined scales s_b = d_w,b · d_x,b are computed here; the integer
-//! and float work per block happens in [`crate::int_dot`] (simd128) or the relaxed module.
+//! Q4_0 / Q8_0 (fused): per chunk, the combined scales s_b = d_w,b · d_x,b are computed here (and for
+//! Q4_0, whose quants are stored as q + 8, the offset term Σ_b d_w,b · (−8·d_x,b·Σx_b)); the integer and
+//! float work per block happens in [`crate::int_dot`] (simd128) or the relaxed module.
 //! Q4_K / Q6_K (two stages): [`crate::int_dot`] writes exact i32x4 partials per sub-block; the float
 //! stage below applies the 6/8-bit sub-block scales, the mins or −32 offset, and the scales d, dmin, d_x.
 //!
@@ -76,21 +77,18 @@ unsafe fn fused_rows(
             while b0 < nb {
                 let nbc = (nb - b0).min(FUSED_CHUNK);
                 let wq = row.add(b0 * qb);
-                let rec = lay.rec(t0, b0);
-                let part = if nt == TILE {
-                    tile_scales(sp, wd, lay, t0, b0, nbc);
-                    if is_q4 {
-                        q4_0_four(relaxed, wq, rec, sp, nbc)
-                    } else {
-                        q8_0_four(relaxed, wq, rec, sp, nbc)
-                    }
+                let x = lay.rec(t0, b0);
+                let mut part = [0.0f32; TILE];
+                let mut offset = [f32x4_splat(0.0); TILE];
+                if nt == TILE {
+                    tile_scales(sp, &mut offset, is_q4, wd, lay, t0, b0, nbc);
+                    part = if is_q4 { q4_0_four(relaxed, wq, x, sp, nbc) } else { q8_0_four(relaxed, wq, x, sp, nbc) };
                 } else {
-                    token_scales(sp, wd, lay.d(t0), b0, nbc);
-                    let v = if is_q4 { q4_0_one(relaxed, wq, rec, sp, nbc) } else { q8_0_one(relaxed, wq, rec, sp, nbc) };
-                    [v, 0.0, 0.0, 0.0]
-                };
+                    offset[0] = token_scales(sp, is_q4, wd, lay, t0, b0, nbc);
+                    part[0] = if is_q4 { q4_0_one(relaxed, wq, x, sp, nbc) } else { q8_0_one(relaxed, wq, x, sp, nbc) };
+                }
                 for t in 0..nt {
-                    total[t] += part[t];
+                    total[t] += part[t] + hsum_f32(offset[t]);
                 }
                 b0 += nbc;
             }
@@ -102,26 +100,52 @@ unsafe fn fused_rows(
     }
 }
 
-/// s[g] = d_w[b0+g] · d_x[b0+g] for g < nbc (written four at a time; entries past nbc are scratch).
+/// Four f16 scales of a row's chunk (lanes past nbc read the next bytes and are never used).
 #[inline(always)]
-unsafe fn token_scales(s: *mut f32, wd: *const u8, dx: *const f32, b0: usize, nbc: usize) {
-    let mut g = 0;
-    while g < nbc {
-        let v = f32x4_mul(load_f16x4(wd.add((b0 + g) * 2)), v128_load(dx.add(b0 + g) as *const v128));
-        v128_store(s.add(g) as *mut v128, v);
-        g += 4;
-    }
+unsafe fn w_scales(wd: *const u8, b: usize) -> v128 {
+    load_f16x4(wd.add(b * 2))
 }
 
-/// s[g][i] = d_w[b0+g] · d_x,t0+i[b0+g]: the tile's scales, block-major.
+/// s[g] = d_w[b0+g] · d_x[b0+g] for g < nbc; returns the Q4_0 offset term's lanes, Σ d_w · off (lanes
+/// past nbc masked). Entries of s past nbc are scratch.
 #[inline(always)]
-unsafe fn tile_scales(s: *mut f32, wd: *const u8, lay: &ActLayout, t0: usize, b0: usize, nbc: usize) {
+unsafe fn token_scales(s: *mut f32, is_q4: bool, wd: *const u8, lay: &ActLayout, t: usize, b0: usize, nbc: usize) -> v128 {
+    let (dx, off) = (lay.d(t), lay.off(t));
+    let mut acc = f32x4_splat(0.0);
     let mut g = 0;
     while g < nbc {
-        let dw = load_f16x4(wd.add((b0 + g) * 2));
+        let dw = w_scales(wd, b0 + g);
+        v128_store(s.add(g) as *mut v128, f32x4_mul(dw, v128_load(dx.add(b0 + g) as *const v128)));
+        if is_q4 {
+            acc = f32x4_add(acc, masked(f32x4_mul(dw, v128_load(off.add(b0 + g) as *const v128)), nbc - g));
+        }
+        g += 4;
+    }
+    acc
+}
+
+/// The tile's scales, block-major: s[g][i] = d_w[b0+g] · d_x,t0+i[b0+g]; Q4_0 offset terms into `offset`.
+#[inline(always)]
+unsafe fn tile_scales(
+    s: *mut f32,
+    offset: &mut [v128; TILE],
+    is_q4: bool,
+    wd: *const u8,
+    lay: &ActLayout,
+    t0: usize,
+    b0: usize,
+    nbc: usize,
+) {
+    let mut g = 0;
+    while g < nbc {
+        let dw = w_scales(wd, b0 + g);
         let mut p = [f32x4_splat(0.0); TILE];
         for i in 0..TILE {
             p[i] = f32x4_mul(dw, v128_load(lay.d(t0 + i).add(b0 + g) as *const v128));
+            if is_q4 {
+                let o = f32x4_mul(dw, v128_load(lay.off(t0 + i).add(b0 + g) as *const v128));
+                offset[i] = f32x4_add(offset[i], masked(o, nbc - g));
+            }
         }
         // transpose [token][block] → [block][token]
         let a = i32x4_shuffle::<0, 4, 1, 5>(p[0], p[1]);
@@ -134,6 +158,16 @@ unsafe fn tile_scales(s: *mut f32, wd: *const u8, lay: &ActLayout, t0: usize, b0
         v128_store(o.add(2), i32x4_shuffle::<0, 1, 4, 5>(b, d));
         v128_store(o.add(3), i32x4_shuffle::<2, 3, 6, 7>(b, d));
         g += 4;
+    }
+}
+
+/// `v` with lanes ≥ `valid` zeroed (whatever they held, NaN included).
+#[inline(always)]
+unsafe fn masked(v: v128, valid: usize) -> v128 {
+    if valid >= 4 {
+        v
+    } else {
+        v128_and(v, i32x4_lt(i32x4(0, 1, 2, 3), i32x4_splat(valid as i32)))
     }
 }
 
