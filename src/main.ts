@@ -6,21 +6,37 @@
 import { describeError, EXIT_BAD_INPUT, UsageError } from "./cli/cli_error.ts";
 import { formatHelp, parseFlags } from "./cli/flags.ts";
 import { inspectVerb } from "./cli/inspect_command.ts";
+import { keysVerb } from "./cli/keys_command.ts";
 import { makeModelVerb } from "./cli/make_model_command.ts";
 import { runVerb } from "./cli/run_command.ts";
 import { serveVerb } from "./cli/serve_command.ts";
+import { statusVerb } from "./cli/status_command.ts";
 import { tokenizeVerb } from "./cli/tokenize_command.ts";
 import { type CliIo, processIo, type Verb } from "./cli/verb.ts";
 
 /** Every verb, in the order `--help` lists them. */
-export const VERBS: readonly Verb[] = [runVerb, serveVerb, tokenizeVerb, inspectVerb, makeModelVerb];
+export const VERBS: readonly Verb[] = [
+  runVerb,
+  serveVerb,
+  statusVerb,
+  keysVerb,
+  tokenizeVerb,
+  inspectVerb,
+  makeModelVerb,
+];
 
 /** The program version, shown by `edgering --version`. */
 export const VERSION = "0.1.0";
 
+function firstSentence(text: string): string {
+  const flat = text.replaceAll("\n", " ");
+  const end = flat.search(/\.(\s|$)/);
+  return end < 0 ? flat : flat.slice(0, end + 1);
+}
+
 function topHelp(): string {
   const lines = ["usage: edgering VERB [flags]", "", "verbs:"];
-  for (const verb of VERBS) lines.push(`  ${verb.name.padEnd(12)} ${verb.summary.split("\n")[0]}`);
+  for (const verb of VERBS) lines.push(`  ${verb.name.padEnd(12)} ${firstSentence(verb.summary)}`);
   lines.push("", "'edgering VERB --help' describes a verb's flags.");
   return lines.join("\n") + "\n";
 }

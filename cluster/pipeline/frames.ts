@@ -22,6 +22,18 @@
  * ERROR   code u16 · seqId u64 (0: the whole connection) · msgLen u16 · message utf8
  * ```
  *
+ * Version 2 adds two frame types (layouts in frames_open.ts and connection_crypto.ts):
+ * ```
+ * OPEN    seqId u64 · planEpoch u32 · hop u8 · wireDtype u8 · stageCount u8
+ *         · stages × { start u32 · end u32 · flags u8 (1 embedding, 2 head) · addrLen u8 · address utf8 }
+ *         · replyLen u8 · replyTo utf8 · sampling (9 fields, see frames_open.ts) · drawsDone u32
+ *         · historyCount u32 · history [historyCount] i32
+ * RECORD  data: one or more whole frames, AES-GCM sealed with the connection's session key
+ * FETCH   reqId u32 · kind u8 (0 manifest, 1 bytes) · offset u64 · length u32
+ * DATA    reqId u32 · status u8 (0 ok, 1 refused) · length u32 · bytes (status 1: a UTF-8 reason)
+ * ```
+ * and the error code NextHopUnreachable.
+ *
  * This file holds the types and limits; frames_encode.ts and frames_decode.ts the codec,
  * frames_reader.ts the stream framer; mod.ts exports them all.
  *
@@ -36,7 +48,9 @@
 
 /** Protocol versions this build speaks. */
 export const PROTOCOL_VERSION_MIN = 1;
-export const PROTOCOL_VERSION_MAX = 1;
+export const PROTOCOL_VERSION_MAX = 2;
+/** The pipeline runtime (OPEN, RECORD) needs version 2; version 1 peers only ever exchanged frames. */
+export const RUNTIME_PROTOCOL_VERSION = 2;
 
 /** Frame type numbers. Append-only: a number, once used, keeps its meaning. */
 export enum FrameType {
@@ -45,6 +59,14 @@ export enum FrameType {
   Token = 3,
   Cancel = 4,
   Error = 5,
+  /** v2: starts (or restarts) a sequence on every stage of its route */
+  Open = 6,
+  /** v2: a batch of frames, sealed after the authenticated handshake */
+  Record = 7,
+  /** v2: asks a peer for its model file's manifest or a byte range of it (weights from a peer) */
+  Fetch = 8,
+  /** v2: the answer to a FETCH */
+  Data = 9,
 }
 
 /** Element type of hidden states on the wire. */
@@ -75,6 +97,8 @@ export enum WireErrorCode {
   Overloaded = 5,
   Unauthorized = 6,
   Internal = 7,
+  /** v2: the stage could not reach the next stage of the route; the message is that stage's address */
+  NextHopUnreachable = 8,
 }
 
 /** Bytes before the payload: length u32 + type u8. */
@@ -100,6 +124,16 @@ export const TOKEN_MAX_COUNT = 4096;
 export const ERROR_MESSAGE_MAX_BYTES = 1024;
 /** Sequence ids are u64 on the wire but numbers here, so at most 2^53 − 1; 0 means "no sequence". */
 export const SEQUENCE_ID_MAX = Number.MAX_SAFE_INTEGER;
+
+/** Most stages in one OPEN route. */
+export const ROUTE_MAX_STAGES = 64;
+/** Longest stage address ("host:port") or reply id in an OPEN, UTF-8 bytes. */
+export const ADDRESS_MAX_BYTES = 255;
+/** Most history tokens in an OPEN (prompt plus tokens already generated, for penalties): 4 MiB of ids. */
+export const OPEN_HISTORY_MAX = 1 << 20;
+
+/** Most bytes one DATA frame carries: a FETCH for more is answered in part (the reader asks again). */
+export const FETCH_MAX_BYTES = 16 * 1024 * 1024;
 
 /** Bytes per FORWARD segment header: seqId u64 + chunk u32 + rows u16 + flags u8. */
 export const SEGMENT_BYTES = 15;
@@ -190,7 +224,98 @@ export interface ErrorFrame {
   readonly message: string;
 }
 
-export type Frame = HelloFrame | ForwardFrame | TokenFrame | CancelFrame | ErrorFrame;
+/** One stage of a sequence's route, as OPEN carries it. */
+export interface OpenStage {
+  /** first layer */
+  readonly start: number;
+  /** one past the last layer */
+  readonly end: number;
+  readonly embedding: boolean;
+  readonly head: boolean;
+  /** "host:port" of the stage's pipeline endpoint */
+  readonly address: string;
+}
+
+/** Sampling parameters of one sequence, applied by the last stage (the sampler's SamplingParams). */
+export interface WireSampling {
+  readonly temperature: number;
+  readonly topK: number;
+  readonly topP: number;
+  readonly minP: number;
+  readonly repetitionPenalty: number;
+  readonly frequencyPenalty: number;
+  readonly presencePenalty: number;
+  readonly penaltyLastN: number;
+  /** RNG seed: an integer, |seed| ≤ 2^53 − 1 */
+  readonly seed: number;
+}
+
+/**
+ * Starts a sequence: travels the route ahead of the sequence's first FORWARD (so every stage knows it
+ * before its rows arrive), each stage taking a KV slot and passing it on with `hop` + 1.
+ */
+export interface OpenFrame {
+  readonly type: FrameType.Open;
+  readonly seqId: number;
+  readonly planEpoch: number;
+  /** index into `route` of the stage receiving this frame */
+  readonly hop: number;
+  /** element type of the hidden states this sequence's FORWARDs carry */
+  readonly wireDtype: WireDtype;
+  readonly route: readonly OpenStage[];
+  /** node id of the entry's connection to every stage: where TOKEN and ERROR go back */
+  readonly replyTo: string;
+  readonly sampling: WireSampling;
+  /** RNG draws the sequence already made (a replayed sequence continues its random stream) */
+  readonly drawsDone: number;
+  /** [n] prompt and tokens already generated: the penalties' history */
+  readonly history: Int32Array;
+}
+
+/** A batch of whole frames, sealed (see connection_crypto.ts): the only frame after a keyed handshake. */
+export interface RecordFrame {
+  readonly type: FrameType.Record;
+  readonly data: Uint8Array;
+}
+
+/** What a FETCH asks for. */
+export enum FetchKind {
+  /** the model file's header and per-tensor SHA-256 list (see peer_weights.ts) */
+  Manifest = 0,
+  /** `length` bytes of the model file at `offset` */
+  Bytes = 1,
+}
+
+/** A request for model bytes, answered by DATA with the same reqId. */
+export interface FetchFrame {
+  readonly type: FrameType.Fetch;
+  readonly reqId: number;
+  /** a FetchKind; unknown kinds are refused by the server */
+  readonly kind: number;
+  readonly offset: number;
+  /** bytes wanted, ≤ FETCH_MAX_BYTES */
+  readonly length: number;
+}
+
+/** The answer to a FETCH: the bytes, or (status 1) why not. */
+export interface DataFrame {
+  readonly type: FrameType.Data;
+  readonly reqId: number;
+  /** 0 = ok, 1 = refused (bytes hold the reason, UTF-8) */
+  readonly status: number;
+  readonly bytes: Uint8Array;
+}
+
+export type Frame =
+  | HelloFrame
+  | ForwardFrame
+  | TokenFrame
+  | CancelFrame
+  | ErrorFrame
+  | OpenFrame
+  | RecordFrame
+  | FetchFrame
+  | DataFrame;
 
 /** Bytes per hidden-state value on the wire. */
 export function wireDtypeBytes(dtype: WireDtype): number {

@@ -6,8 +6,11 @@
  */
 
 import { F16_TO_F32 } from "../../src/quant/f16.ts";
+import { FrameCursor } from "./frames_cursor.ts";
+import { decodeOpenPayload } from "./frames_open.ts";
 import {
   ERROR_MESSAGE_MAX_BYTES,
+  FETCH_MAX_BYTES,
   FLAG_RESET,
   FLAG_SAMPLE,
   FORWARD_MAX_ROWS,
@@ -29,67 +32,7 @@ import {
   wireDtypeBytes,
 } from "./frames.ts";
 
-const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** A bounds-checked little-endian cursor over one payload; any overrun is a FrameError. */
-class Reader {
-  readonly view: DataView;
-  at = 0;
-  constructor(readonly bytes: Uint8Array, readonly what: string) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  need(n: number, field: string): void {
-    if (this.at + n > this.bytes.length) {
-      throw new FrameError(
-        "truncated",
-        `${this.what}: ${field} needs ${n} bytes at offset ${this.at}, payload has ${this.bytes.length}`,
-      );
-    }
-  }
-  u8(field: string): number {
-    this.need(1, field);
-    return this.view.getUint8(this.at++);
-  }
-  u16(field: string): number {
-    this.need(2, field);
-    const v = this.view.getUint16(this.at, true);
-    this.at += 2;
-    return v;
-  }
-  u32(field: string): number {
-    this.need(4, field);
-    const v = this.view.getUint32(this.at, true);
-    this.at += 4;
-    return v;
-  }
-  i32(field: string): number {
-    this.need(4, field);
-    const v = this.view.getInt32(this.at, true);
-    this.at += 4;
-    return v;
-  }
-  u64(field: string): number {
-    const lo = this.u32(field);
-    const hi = this.u32(field);
-    if (hi > 0x1f_ffff) throw new FrameError("bad-field", `${this.what}: ${field} exceeds 2^53 − 1`);
-    return hi * 0x1_0000_0000 + lo;
-  }
-  take(n: number, field: string): Uint8Array {
-    this.need(n, field);
-    const out = this.bytes.subarray(this.at, this.at + n);
-    this.at += n;
-    return out;
-  }
-  text(n: number, field: string): string {
-    try {
-      return utf8Strict.decode(this.take(n, field));
-    } catch (e) {
-      if (e instanceof FrameError) throw e;
-      throw new FrameError("bad-field", `${this.what}: ${field} is not valid UTF-8`);
-    }
-  }
-}
 
 function bad(what: string, message: string): never {
   throw new FrameError("bad-field", `${what}: ${message}`);
@@ -100,13 +43,13 @@ function flags(what: string, bits: number): { sample: boolean; reset: boolean } 
   return { sample: (bits & FLAG_SAMPLE) !== 0, reset: (bits & FLAG_RESET) !== 0 };
 }
 
-function seqId(r: Reader, allowZero = false): number {
+function seqId(r: FrameCursor, allowZero = false): number {
   const id = r.u64("seqId");
   if (id === 0 && !allowZero) bad(r.what, "sequence id 0");
   return id;
 }
 
-function decodeForward(r: Reader): ForwardFrame {
+function decodeForward(r: FrameCursor): ForwardFrame {
   const planEpoch = r.u32("planEpoch");
   const dtype = r.u8("dtype");
   if (dtype !== WireDtype.F16 && dtype !== WireDtype.F32) bad(r.what, `unknown wire dtype ${dtype}`);
@@ -175,7 +118,7 @@ function readHidden(raw: Uint8Array, dtype: WireDtype): Float32Array {
 export function decodeFramePayload(type: number, payload: Uint8Array): Frame {
   switch (type) {
     case FrameType.Hello: {
-      const r = new Reader(payload, "HELLO");
+      const r = new FrameCursor(payload, "HELLO");
       const minVersion = r.u16("minVersion");
       const maxVersion = r.u16("maxVersion");
       if (minVersion < 1 || maxVersion < minVersion) {
@@ -191,9 +134,9 @@ export function decodeFramePayload(type: number, payload: Uint8Array): Frame {
       return { type: FrameType.Hello, minVersion, maxVersion, planEpoch, nodeId, auth };
     }
     case FrameType.Forward:
-      return decodeForward(new Reader(payload, "FORWARD"));
+      return decodeForward(new FrameCursor(payload, "FORWARD"));
     case FrameType.Token: {
-      const r = new Reader(payload, "TOKEN");
+      const r = new FrameCursor(payload, "TOKEN");
       const id = seqId(r);
       const planEpoch = r.u32("planEpoch");
       const chunk = r.u32("chunk");
@@ -211,16 +154,42 @@ export function decodeFramePayload(type: number, payload: Uint8Array): Frame {
       return { type: FrameType.Token, seqId: id, planEpoch, chunk, position, tokens, ...f };
     }
     case FrameType.Cancel: {
-      const r = new Reader(payload, "CANCEL");
+      const r = new FrameCursor(payload, "CANCEL");
       return { type: FrameType.Cancel, seqId: seqId(r), reason: r.u8("reason") };
     }
     case FrameType.Error: {
-      const r = new Reader(payload, "ERROR");
+      const r = new FrameCursor(payload, "ERROR");
       const code = r.u16("code");
       const id = seqId(r, true);
       const length = r.u16("message length");
       if (length > ERROR_MESSAGE_MAX_BYTES) bad(r.what, `message of ${length} bytes`);
       return { type: FrameType.Error, code, seqId: id, message: r.text(length, "message") };
+    }
+    case FrameType.Open:
+      return decodeOpenPayload(payload);
+    case FrameType.Record:
+      // opaque here; the connection layer opens it (connection_crypto.ts)
+      return { type: FrameType.Record, data: payload.slice() };
+    case FrameType.Fetch: {
+      const r = new FrameCursor(payload, "FETCH");
+      const reqId = r.u32("reqId");
+      const kind = r.u8("kind");
+      const offset = r.u64("offset");
+      const length = r.u32("length");
+      if (length > FETCH_MAX_BYTES) {
+        bad(r.what, `length ${length} exceeds FETCH_MAX_BYTES ${FETCH_MAX_BYTES}`);
+      }
+      return { type: FrameType.Fetch, reqId, kind, offset, length };
+    }
+    case FrameType.Data: {
+      const r = new FrameCursor(payload, "DATA");
+      const reqId = r.u32("reqId");
+      const status = r.u8("status");
+      const length = r.u32("length");
+      if (length > FETCH_MAX_BYTES) {
+        bad(r.what, `length ${length} exceeds FETCH_MAX_BYTES ${FETCH_MAX_BYTES}`);
+      }
+      return { type: FrameType.Data, reqId, status, bytes: r.take(length, "bytes").slice() };
     }
     default:
       throw new FrameError("unknown-type", `unknown frame type ${type}`);

@@ -6,8 +6,11 @@
  */
 
 import { f32ArrayToF16Bits } from "../../src/quant/f16.ts";
+import { FrameWriter } from "./frames_cursor.ts";
+import { encodeOpenPayload } from "./frames_open.ts";
 import {
   ERROR_MESSAGE_MAX_BYTES,
+  FETCH_MAX_BYTES,
   FLAG_RESET,
   FLAG_SAMPLE,
   FORWARD_MAX_ROWS,
@@ -31,41 +34,6 @@ import {
 const utf8 = new TextEncoder();
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** A cursor that writes little-endian fields into a preallocated buffer. */
-class Writer {
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
-  at = 0;
-  constructor(size: number) {
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
-  }
-  u8(v: number) {
-    this.view.setUint8(this.at, v);
-    this.at += 1;
-  }
-  u16(v: number) {
-    this.view.setUint16(this.at, v, true);
-    this.at += 2;
-  }
-  u32(v: number) {
-    this.view.setUint32(this.at, v, true);
-    this.at += 4;
-  }
-  i32(v: number) {
-    this.view.setInt32(this.at, v, true);
-    this.at += 4;
-  }
-  u64(v: number) {
-    this.u32(v % 0x1_0000_0000);
-    this.u32(Math.floor(v / 0x1_0000_0000));
-  }
-  raw(b: Uint8Array) {
-    this.bytes.set(b, this.at);
-    this.at += b.length;
-  }
-}
-
 function check(ok: boolean, message: string): void {
   if (!ok) throw new FrameError("bad-field", message);
 }
@@ -79,7 +47,10 @@ function flagsOf(f: { readonly sample: boolean; readonly reset: boolean }): numb
 }
 
 /** Bytes of a frame without its header, for sizing the output once. */
-function payloadSize(frame: Frame, extra: { id?: Uint8Array; message?: Uint8Array }): number {
+function payloadSize(
+  frame: Frame,
+  extra: { id?: Uint8Array; message?: Uint8Array; payload?: Uint8Array },
+): number {
   switch (frame.type) {
     case FrameType.Hello:
       return 10 + extra.id!.length + frame.auth.length;
@@ -92,6 +63,14 @@ function payloadSize(frame: Frame, extra: { id?: Uint8Array; message?: Uint8Arra
       return 9;
     case FrameType.Error:
       return 12 + extra.message!.length;
+    case FrameType.Open:
+      return extra.payload!.length;
+    case FrameType.Record:
+      return frame.data.length;
+    case FrameType.Fetch:
+      return 17;
+    case FrameType.Data:
+      return 9 + frame.bytes.length;
   }
 }
 
@@ -127,7 +106,7 @@ function validateForward(f: ForwardFrame): void {
  * (an ERROR message is truncated instead).
  */
 export function encodeFrame(frame: Frame): Uint8Array {
-  const extra: { id?: Uint8Array; message?: Uint8Array } = {};
+  const extra: { id?: Uint8Array; message?: Uint8Array; payload?: Uint8Array } = {};
   switch (frame.type) {
     case FrameType.Hello:
       checkUint("minVersion", frame.minVersion, 0xffff, 1);
@@ -157,12 +136,28 @@ export function encodeFrame(frame: Frame): Uint8Array {
       checkUint("seqId", frame.seqId, SEQUENCE_ID_MAX);
       extra.message = truncatedUtf8(frame.message, ERROR_MESSAGE_MAX_BYTES);
       break;
+    case FrameType.Open:
+      extra.payload = encodeOpenPayload(frame);
+      break;
+    case FrameType.Record:
+      break;
+    case FrameType.Fetch:
+      checkUint("reqId", frame.reqId, 0xffff_ffff);
+      checkUint("kind", frame.kind, 0xff);
+      checkUint("offset", frame.offset, Number.MAX_SAFE_INTEGER);
+      checkUint("length", frame.length, FETCH_MAX_BYTES);
+      break;
+    case FrameType.Data:
+      checkUint("reqId", frame.reqId, 0xffff_ffff);
+      checkUint("status", frame.status, 0xff);
+      checkUint("data bytes", frame.bytes.length, FETCH_MAX_BYTES);
+      break;
     default:
       throw new FrameError("unknown-type", `cannot encode frame type ${(frame as { type: unknown }).type}`);
   }
   const size = payloadSize(frame, extra);
   check(size + 1 <= FRAME_MAX_BYTES, `frame of ${size + 1} bytes exceeds FRAME_MAX_BYTES ${FRAME_MAX_BYTES}`);
-  const w = new Writer(FRAME_HEADER_BYTES + size);
+  const w = new FrameWriter(FRAME_HEADER_BYTES + size);
   w.u32(size + 1);
   w.u8(frame.type);
   switch (frame.type) {
@@ -208,12 +203,30 @@ export function encodeFrame(frame: Frame): Uint8Array {
       w.u16(extra.message!.length);
       w.raw(extra.message!);
       break;
+    case FrameType.Open:
+      w.raw(extra.payload!);
+      break;
+    case FrameType.Record:
+      w.raw(frame.data);
+      break;
+    case FrameType.Fetch:
+      w.u32(frame.reqId);
+      w.u8(frame.kind);
+      w.u64(frame.offset);
+      w.u32(frame.length);
+      break;
+    case FrameType.Data:
+      w.u32(frame.reqId);
+      w.u8(frame.status);
+      w.u32(frame.bytes.length);
+      w.raw(frame.bytes);
+      break;
   }
   return w.bytes;
 }
 
 /** Hidden states [n·dim] f32 → wire dtype, little-endian. */
-function writeHidden(w: Writer, hidden: Float32Array, dtype: WireDtype): void {
+function writeHidden(w: FrameWriter, hidden: Float32Array, dtype: WireDtype): void {
   const values = dtype === WireDtype.F16 ? f32ArrayToF16Bits(hidden) : hidden;
   if (LITTLE_ENDIAN_HOST) {
     w.raw(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));

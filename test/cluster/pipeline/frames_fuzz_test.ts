@@ -26,7 +26,7 @@ function randomBytes(rand: Rand, n: number): Uint8Array {
 /** A random valid frame of every type, with small shapes so 10,000 of them stay fast. */
 function randomFrame(rand: Rand): Frame {
   const seqId = 1 + int(rand, 2 ** 40);
-  switch (int(rand, 5)) {
+  switch (int(rand, 9)) {
     case 0:
       return {
         type: FrameType.Hello,
@@ -69,6 +69,54 @@ function randomFrame(rand: Rand): Frame {
       };
     case 3:
       return { type: FrameType.Cancel, seqId, reason: int(rand, 4) };
+    case 5: {
+      const stages = 1 + int(rand, 3);
+      return {
+        type: FrameType.Open,
+        seqId,
+        planEpoch: int(rand, 100),
+        hop: int(rand, stages),
+        wireDtype: rand() < 0.5 ? WireDtype.F16 : WireDtype.F32,
+        route: Array.from({ length: stages }, (_, i) => ({
+          start: i * 2,
+          end: i * 2 + 2,
+          embedding: i === 0,
+          head: i === stages - 1,
+          address: `127.0.0.1:${1000 + int(rand, 60000)}`,
+        })),
+        replyTo: `entry-${int(rand, 100)}`,
+        sampling: {
+          temperature: rand(),
+          topK: int(rand, 100),
+          topP: rand(),
+          minP: rand() * 0.1,
+          repetitionPenalty: 1 + rand(),
+          frequencyPenalty: rand(),
+          presencePenalty: rand(),
+          penaltyLastN: int(rand, 128) - 1,
+          seed: int(rand, 2 ** 32),
+        },
+        drawsDone: int(rand, 50),
+        history: Int32Array.from({ length: int(rand, 8) }, () => int(rand, 50000)),
+      };
+    }
+    case 6:
+      return { type: FrameType.Record, data: randomBytes(rand, int(rand, 48)) };
+    case 7:
+      return {
+        type: FrameType.Fetch,
+        reqId: int(rand, 2 ** 32),
+        kind: int(rand, 3),
+        offset: int(rand, 2 ** 40),
+        length: int(rand, 1 << 20),
+      };
+    case 8:
+      return {
+        type: FrameType.Data,
+        reqId: int(rand, 2 ** 32),
+        status: int(rand, 2),
+        bytes: randomBytes(rand, int(rand, 40)),
+      };
     default:
       return {
         type: FrameType.Error,

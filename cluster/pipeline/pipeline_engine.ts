@@ -1,0 +1,423 @@
+/**
+ * The entry side of the pipeline: streams a request's tokens through a route of stages, with the
+ * same `submit()` → SequenceStream API as the local Scheduler (src/engine/scheduler.ts), so the HTTP
+ * layer serves either.
+ *
+ * A sequence starts by connecting (once, shared by all sequences) to every stage of its route, sending
+ * OPEN and the prompt in chunks to the first stage. The last stage samples and sends each token back
+ * here; the engine streams it and feeds it to the first stage as the next decode step. Tokens of
+ * different sequences that arrive together go out together (one record, one stage step), and up to
+ * `maxActive` sequences are in flight at once, so every stage stays busy with some of them.
+ *
+ * Failover: when a connection to a stage of the route closes, a stage reports an error for the
+ * sequence, the caller reports a node dead, or no token arrives within the stall timeout, the engine
+ * cancels the sequence on the old route and asks `resolveRoute` for a route avoiding the failed nodes
+ * (waiting up to `failoverWaitMs` for one to appear, e.g. for gossip to produce the next plan). It
+ * replays there the prompt plus every token already streamed, with the sampler's history and RNG
+ * position, and continues the stream from the next token: nothing repeated, nothing missing, and
+ * with f32 hidden states on the wire a greedy stream identical to an uninterrupted run. When no route
+ * comes, or the sequence failed over `maxFailovers` times, the stream ends with a typed error.
+ *
+ * @example
+ * ```ts
+ * const engine = new PipelineEngine({
+ *   nodeId: "node-a",
+ *   cfg,                      // modelConfigFromGguf(header)
+ *   tokenizer,                // Tokenizer.fromMetadata(header.metadata)
+ *   keyring,
+ *   resolveRoute: ({ avoid }) => currentRoute(avoid), // from the plan and gossip addresses
+ * });
+ * const stream = engine.submit({ prompt: tokenizer.encode("Hi"), maxTokens: 16, sampling: { ...defaultSamplingParams(), temperature: 0 } });
+ * for await (const piece of stream) console.log(piece.text);
+ * await engine.close();
+ * ```
+ *
+ * @module
+ */
+
+import { ContextOverflowError } from "../../src/engine/generate.ts";
+import {
+  defaultSamplingParams,
+  type SamplingParams,
+  validateSamplingParams,
+} from "../../src/engine/sampler.ts";
+import type { SequenceStream } from "../../src/engine/scheduler.ts";
+import { DrainingError, QueueFullError } from "../../src/engine/scheduler_errors.ts";
+import type { SequenceRequest } from "../../src/engine/sequence.ts";
+import { EntrySequence } from "./entry_sequence.ts";
+import { CancelReason, type Frame, FrameType, WireErrorCode } from "./frames.ts";
+import { PipelineConnection } from "./pipeline_connection.ts";
+import {
+  FAILOVER_POLL_MS,
+  type PipelineEngineOptions,
+  type PipelineEngineStats,
+  type ResolvedEngineOptions,
+  resolveEngineOptions,
+  WATCHDOG_INTERVAL_MS,
+} from "./pipeline_engine_options.ts";
+import { NoPipelineError, PipelineSequenceError } from "./pipeline_errors.ts";
+import { type PipelineRoute, routeProblem } from "./route.ts";
+
+function randomU32(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
+
+/** A random sequence id in [1, 2^53): ids are unique across every entry of the cluster by chance. */
+function randomSeqId(): number {
+  const [hi, lo] = crypto.getRandomValues(new Uint32Array(2));
+  return (hi & 0x1f_ffff) * 0x1_0000_0000 + lo || 1;
+}
+
+/** Streams sequences through pipeline routes. See the module doc. */
+export class PipelineEngine {
+  /** our node id on stage connections: where stages send tokens and errors back */
+  readonly replyId: string;
+  readonly ctx: number;
+  readonly #o: ResolvedEngineOptions;
+  readonly #connecting = new Map<string, Promise<PipelineConnection>>();
+  readonly #live = new Map<string, PipelineConnection>();
+  readonly #bySeqId = new Map<number, EntrySequence>();
+  readonly #active = new Set<EntrySequence>();
+  readonly #queue: EntrySequence[] = [];
+  readonly #tasks = new Set<Promise<void>>();
+  #watchdog?: ReturnType<typeof setInterval>;
+  #nextId = 1;
+  #closed = false;
+  #counters = { submitted: 0, tokens: 0, failovers: 0, failed: 0 };
+  #lastResumeMs?: number;
+
+  constructor(options: PipelineEngineOptions) {
+    this.#o = resolveEngineOptions(options);
+    this.ctx = this.#o.ctx;
+    this.replyId = `${options.nodeId.slice(0, 100)}~entry~${randomU32().toString(16)}`;
+  }
+
+  /**
+   * Queues a request. Throws NoPipelineError (no route serves the model now), ContextOverflowError,
+   * QueueFullError, DrainingError, SamplerError or RangeError (empty prompt, token outside the vocabulary,
+   * bad maxTokens or seed), like Scheduler.submit.
+   */
+  submit(request: SequenceRequest): SequenceStream {
+    if (this.#closed) throw new DrainingError();
+    const { prompt } = request;
+    const { cfg } = this.#o;
+    if (prompt.length === 0) throw new RangeError("the prompt must have at least one token");
+    if (prompt.length >= this.ctx) throw new ContextOverflowError(prompt.length, this.ctx);
+    for (const id of prompt) {
+      if (!Number.isInteger(id) || id < 0 || id >= cfg.vocab) {
+        throw new RangeError(`token id ${id} outside the vocabulary of ${cfg.vocab}`);
+      }
+    }
+    if (!Number.isInteger(request.maxTokens) || request.maxTokens < 1) {
+      throw new RangeError(`maxTokens must be a positive integer, got ${request.maxTokens}`);
+    }
+    const sampling: SamplingParams = { ...defaultSamplingParams(), ...request.sampling };
+    validateSamplingParams(sampling);
+    const seed = Math.trunc(sampling.seed ?? this.#o.randomSeed());
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`seed ${sampling.seed} is not a safe integer`);
+    if (this.#active.size >= this.#o.maxActive && this.#queue.length >= this.#o.queueSize) {
+      throw new QueueFullError(this.#queue.length, this.#o.queueSize);
+    }
+    if (request.signal?.aborted) throw request.signal.reason ?? new DOMException("aborted", "AbortError");
+    const route = this.#resolve(new Set(), 0);
+    if (!route) {
+      throw new NoPipelineError("no pipeline route can serve the model now (no plan covers its layers)");
+    }
+
+    const sequence = new EntrySequence(
+      this.#nextId++,
+      prompt,
+      Math.min(request.maxTokens, this.ctx - prompt.length),
+      { ...sampling, seed },
+      request.stop ?? [],
+      this.#o.tokenizer,
+      this.#o.now(),
+    );
+    sequence.route = route;
+    this.#counters.submitted++;
+    this.#queue.push(sequence);
+    const cancel = () => this.#cancel(sequence);
+    request.signal?.addEventListener("abort", cancel, { once: true });
+    sequence.done.then(() => request.signal?.removeEventListener("abort", cancel));
+    this.#pump();
+    const channel = sequence.channel;
+    return {
+      id: sequence.id,
+      promptTokens: prompt.length,
+      done: sequence.done,
+      cancel,
+      [Symbol.asyncIterator]: () => channel[Symbol.asyncIterator](),
+    };
+  }
+
+  /**
+   * The caller (gossip) learned that `nodeId` is dead: sequences through it are cancelled there and
+   * replayed now, without waiting for its connection to reset.
+   */
+  reportDead(nodeId: string): void {
+    for (const s of [...this.#active]) {
+      if (s.route?.stages.some((st) => st.nodeId === nodeId)) {
+        this.#failover(s, nodeId, `node ${nodeId} reported dead`);
+      }
+    }
+  }
+
+  stats(): PipelineEngineStats {
+    return {
+      queued: this.#queue.length,
+      active: this.#active.size,
+      connections: this.#live.size,
+      ...this.#counters,
+      lastResumeMs: this.#lastResumeMs,
+    };
+  }
+
+  /** Cancels every sequence (freeing their KV on every stage) and closes the connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of [...this.#queue, ...this.#active]) this.#cancel(s);
+    await Promise.all(this.#tasks);
+    await Promise.all([...this.#live.values()].map((c) => c.flushed()));
+    for (const c of this.#live.values()) c.close();
+    await Promise.allSettled(this.#connecting.values());
+    for (const p of this.#connecting.values()) p.then((c) => c.close(), () => {});
+    this.#stopWatchdog();
+  }
+
+  #resolve(avoid: ReadonlySet<string>, attempt: number): PipelineRoute | undefined {
+    let route: PipelineRoute | undefined;
+    try {
+      route = this.#o.resolveRoute({ avoid, attempt });
+    } catch (error) {
+      this.#log(`resolveRoute failed: ${(error as Error).message}`);
+      return undefined;
+    }
+    if (!route) return undefined;
+    const problem = routeProblem(route, this.#o.cfg.layers) ??
+      (route.stages.some((s) => avoid.has(s.nodeId)) ? "the route uses a node that failed" : undefined);
+    if (problem) {
+      this.#log(`route for epoch ${route.epoch} refused: ${problem}`);
+      return undefined;
+    }
+    return route;
+  }
+
+  #pump(): void {
+    while (this.#active.size < this.#o.maxActive && this.#queue.length > 0) {
+      const s = this.#queue.shift()!;
+      if (s.finished) continue;
+      s.admittedAt = this.#o.now();
+      this.#active.add(s);
+      this.#track(this.#run(s, s.route!));
+    }
+    if (this.#active.size > 0) this.#startWatchdog();
+  }
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+  }
+
+  /** Starts (or replays) `s` on `route`: connects to every stage, sends OPEN and the history. */
+  async #run(s: EntrySequence, route: PipelineRoute): Promise<void> {
+    const seqId = randomSeqId();
+    s.route = route;
+    s.seqId = seqId;
+    s.lastProgress = this.#o.now();
+    this.#bySeqId.set(seqId, s);
+    const conns: PipelineConnection[] = [];
+    for (const stage of route.stages) {
+      try {
+        conns.push(await this.#connect(stage.address));
+      } catch (error) {
+        if (s.seqId === seqId) this.#failover(s, stage.nodeId, (error as Error).message);
+        return;
+      }
+    }
+    if (s.finished || s.seqId !== seqId) return; // cancelled or failed over while connecting
+    const first = conns[0];
+    first.send(s.openFrame(seqId, route, this.replyId, this.#o.wireDtype));
+    for (const frame of s.promptFrames(seqId, route.epoch, this.#o.prefillChunk)) first.send(frame);
+  }
+
+  #connect(address: string): Promise<PipelineConnection> {
+    const known = this.#connecting.get(address);
+    if (known) return known;
+    const p = PipelineConnection.connect(address, {
+      nodeId: this.replyId,
+      keyring: this.#o.keyring,
+      label: this.#o.label,
+    }).then((conn) => {
+      if (this.#closed) {
+        conn.close();
+        throw new PipelineSequenceError("closed", "the pipeline engine is closed");
+      }
+      this.#live.set(address, conn);
+      conn.start({
+        frame: (frame) => this.#onFrame(frame, address),
+        closed: (reason) => this.#onClosed(address, conn, reason),
+      });
+      return conn;
+    });
+    this.#connecting.set(address, p);
+    p.catch(() => {
+      if (this.#connecting.get(address) === p) this.#connecting.delete(address);
+    });
+    return p;
+  }
+
+  #onClosed(address: string, conn: PipelineConnection, reason: Error): void {
+    if (this.#live.get(address) === conn) {
+      this.#live.delete(address);
+      this.#connecting.delete(address);
+    }
+    if (this.#closed) return;
+    for (const s of [...this.#active]) {
+      const stage = s.route?.stages.find((st) => st.address === address);
+      if (stage && s.seqId !== 0) {
+        this.#failover(s, stage.nodeId, `connection to ${address} closed: ${reason.message}`);
+      }
+    }
+  }
+
+  #onFrame(frame: Frame, from: string): void {
+    if (frame.type === FrameType.Token) return this.#onToken(frame.seqId, frame.position, frame.tokens[0]);
+    if (frame.type !== FrameType.Error) return;
+    if (frame.seqId === 0) return this.#log(`stage ${from} reported: ${frame.message}`);
+    const s = this.#bySeqId.get(frame.seqId);
+    if (!s || s.finished || s.seqId !== frame.seqId) return;
+    const nodeAt = (address: string) => s.route?.stages.find((st) => st.address === address)?.nodeId;
+    // who to avoid: the unreachable next stage, nobody for a retired epoch (the next plan fixes it),
+    // else the stage that refused
+    const culprit = frame.code === WireErrorCode.NextHopUnreachable
+      ? nodeAt(frame.message)
+      : frame.code === WireErrorCode.EpochMismatch
+      ? undefined
+      : nodeAt(from);
+    this.#failover(s, culprit, `stage ${from} error ${frame.code}: ${frame.message}`);
+  }
+
+  #onToken(seqId: number, position: number, token: number): void {
+    const s = this.#bySeqId.get(seqId);
+    if (!s || s.finished || s.seqId !== seqId || position !== s.nextPosition) return;
+    const now = this.#o.now();
+    if (s.failedAt !== undefined) {
+      this.#lastResumeMs = now - s.failedAt;
+      s.failedAt = undefined;
+    }
+    this.#counters.tokens++;
+    if (s.accept(token, now) === "finished") return this.#end(s, CancelReason.Finished);
+    const first = this.#live.get(s.route!.stages[0].address);
+    if (!first) return this.#failover(s, s.route!.stages[0].nodeId, "lost the first stage");
+    first.send({
+      type: FrameType.Token,
+      seqId,
+      planEpoch: s.route!.epoch,
+      chunk: 0,
+      position: s.nextPosition - 1,
+      tokens: Int32Array.of(token),
+      sample: true,
+      reset: false,
+    });
+  }
+
+  /** Frees the sequence on every stage of its route (CANCEL) and forgets its id there. */
+  #release(s: EntrySequence, reason: CancelReason): void {
+    if (s.seqId === 0) return;
+    for (const st of s.route?.stages ?? []) {
+      this.#live.get(st.address)?.send({ type: FrameType.Cancel, seqId: s.seqId, reason });
+    }
+    this.#bySeqId.delete(s.seqId);
+    s.seqId = 0;
+  }
+
+  #end(s: EntrySequence, reason: CancelReason): void {
+    this.#release(s, reason);
+    this.#active.delete(s);
+    this.#pump();
+    if (this.#active.size === 0) this.#stopWatchdog();
+  }
+
+  #fail(s: EntrySequence, error: Error): void {
+    this.#counters.failed++;
+    this.#log(`sequence ${s.id} failed: ${error.message}`);
+    s.finish("error", this.#o.now(), error);
+    this.#end(s, CancelReason.Error);
+  }
+
+  #cancel(s: EntrySequence): void {
+    if (s.finished) return;
+    const queued = this.#queue.indexOf(s);
+    if (queued >= 0) this.#queue.splice(queued, 1);
+    s.finish("cancelled", this.#o.now());
+    this.#end(s, CancelReason.Client);
+  }
+
+  /** Replays `s` on a route avoiding `nodeId` (see the module doc). */
+  #failover(s: EntrySequence, nodeId: string | undefined, why: string): void {
+    if (s.finished) return;
+    if (nodeId) s.avoid.add(nodeId);
+    if (s.failingOver) return;
+    this.#release(s, CancelReason.Failover);
+    s.failovers++;
+    this.#counters.failovers++;
+    s.failedAt ??= this.#o.now();
+    this.#log(`sequence ${s.id}: failover ${s.failovers} after ${why}`);
+    if (s.failovers > this.#o.maxFailovers) {
+      return this.#fail(
+        s,
+        new PipelineSequenceError(
+          "failover-limit",
+          `sequence failed over ${this.#o.maxFailovers} times; last: ${why}`,
+        ),
+      );
+    }
+    s.failingOver = true;
+    this.#track(this.#replay(s));
+  }
+
+  async #replay(s: EntrySequence): Promise<void> {
+    const deadline = this.#o.now() + this.#o.failoverWaitMs;
+    let route = this.#resolve(s.avoid, s.failovers);
+    while (!route && !this.#closed && !s.finished && this.#o.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, FAILOVER_POLL_MS));
+      route = this.#resolve(s.avoid, s.failovers);
+    }
+    s.failingOver = false;
+    if (s.finished || this.#closed) return;
+    if (!route) {
+      return this.#fail(
+        s,
+        new NoPipelineError(
+          `no pipeline route avoiding ${
+            [...s.avoid].join(", ") || "no node"
+          } appeared within ${this.#o.failoverWaitMs} ms`,
+        ),
+      );
+    }
+    await this.#run(s, route);
+  }
+
+  #startWatchdog(): void {
+    if (this.#watchdog !== undefined) return;
+    this.#watchdog = setInterval(() => {
+      const now = this.#o.now();
+      for (const s of [...this.#active]) {
+        if (!s.failingOver && s.seqId !== 0 && now - s.lastProgress > this.#o.stallTimeoutMs) {
+          this.#failover(s, undefined, `no token for ${this.#o.stallTimeoutMs} ms`);
+        }
+      }
+    }, WATCHDOG_INTERVAL_MS);
+  }
+
+  #stopWatchdog(): void {
+    if (this.#watchdog === undefined) return;
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  #log(line: string): void {
+    this.#o.log?.(line);
+  }
+}

@@ -1,0 +1,394 @@
+/**
+ * A pipeline stage on a TCP port: accepts authenticated connections (entries and the previous stage),
+ * holds one layer range of one model (read by range from a local GGUF), runs incoming rows through a
+ * {@link StageRunner}, and keeps one persistent connection per next stage.
+ *
+ * Connections that fail the handshake (no cluster key, wrong key, old version, garbage) are refused,
+ * counted and logged; malformed frames on an authenticated connection are counted and dropped. When the
+ * connection to a next stage cannot be made or resets, every sequence routed through it ends with
+ * NextHopUnreachable naming that address, so its entry can replay it elsewhere at once.
+ *
+ * @example
+ * ```ts
+ * const keyring = await Keyring.create([parseClusterKey(key)]);
+ * const stage = await StageServer.start({
+ *   nodeId: "node-b",
+ *   model: "../shared/models/stories260K.gguf",
+ *   range: { start: 2, end: 4, embedding: false, head: false },
+ *   backend: createReferenceBackend(),
+ *   keyring,
+ *   epochs: [plan.epoch],
+ * });
+ * console.log(stage.address); // "127.0.0.1:40123": advertise it as the node's pipelineAddr
+ * await stage.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { Backend } from "../../src/backend/backend.ts";
+import { type GgufFile, openGguf } from "../../src/gguf/mod.ts";
+import { modelConfigFromGguf } from "../../src/model/model_config.ts";
+import { type LayerRange, loadModelWeights } from "../../src/model/model_weights.ts";
+import type { Keyring } from "../gossip/keyring.ts";
+import { type Frame, FrameType } from "./frames.ts";
+import {
+  answerFetch,
+  buildManifest,
+  decodeManifest,
+  encodeManifest,
+  manifestDigest,
+} from "./peer_weights.ts";
+import { PipelineConnection } from "./pipeline_connection.ts";
+import { HandshakeError, PipelineConfigError } from "./pipeline_errors.ts";
+import { type StageModel, StageRunner, type StageStats } from "./stage_runner.ts";
+
+/** How often idle sequences are looked for, ms. */
+export const IDLE_SWEEP_INTERVAL_MS = 10_000;
+/** Most connections being handshaken at once; more are closed at accept, so a flood cannot pile up. */
+export const MAX_PENDING_HANDSHAKES = 64;
+
+/** Everything a stage needs; see each field. */
+export interface StageServerOptions {
+  /** our node id (gossip name), sent in HELLO */
+  readonly nodeId: string;
+  /** a local GGUF path, or an open file (not closed by the server) */
+  readonly model: string | GgufFile;
+  /** the layers this node runs */
+  readonly range: LayerRange;
+  readonly backend: Backend;
+  /** cluster keys; absent = an unkeyed cluster (peers with a key are refused, and vice versa) */
+  readonly keyring?: Keyring;
+  /** cluster label bound into the handshake ("" by default) */
+  readonly label?: string;
+  /** interface to bind; default "127.0.0.1" (use "0.0.0.0" across hosts) */
+  readonly hostname?: string;
+  /** TCP port (`--pipeline-port`); default 0: any free port */
+  readonly port?: number;
+  /** host peers should dial when `hostname` is a wildcard; default `hostname` */
+  readonly advertiseHost?: string;
+  /** plan epochs served from the start; more with acceptEpoch() */
+  readonly epochs: readonly number[];
+  /** concurrent sequences (KV slots); default DEFAULT_STAGE_SLOTS */
+  readonly slots?: number;
+  /** positions per sequence; default: the model's context */
+  readonly ctx?: number;
+  /** most rows per step; default DEFAULT_STAGE_MAX_BATCH */
+  readonly maxBatch?: number;
+  /** one line per notable event (refused peer, lost next hop); default: none */
+  readonly log?: (line: string) => void;
+}
+
+/** Stage counters plus the connection-level ones. */
+export interface StageServerStats extends StageStats {
+  readonly connections: number;
+  /** connections refused at the handshake (no key, wrong key, version, garbage) */
+  readonly refusedPeers: number;
+  /** malformed frames dropped on authenticated connections */
+  readonly badFrames: number;
+  /** exceptions raised while handling a frame (a bug, never a crash: counted and dropped) */
+  readonly handlerErrors: number;
+}
+
+interface NextHop {
+  conn?: PipelineConnection;
+  /** frames sent while connecting, in order */
+  queue: Frame[];
+}
+
+/** A running stage. Create with {@link StageServer.start}. */
+export class StageServer {
+  readonly #listener: Deno.TcpListener;
+  readonly #runner: StageRunner;
+  readonly #options: StageServerOptions;
+  readonly #file: GgufFile;
+  readonly #ownedFile?: GgufFile;
+  #manifest?: Promise<Uint8Array>;
+  /** authenticated inbound connections by peer id (the entry's reply id, or a previous stage) */
+  readonly #peers = new Map<string, PipelineConnection>();
+  readonly #connections = new Set<PipelineConnection>();
+  readonly #next = new Map<string, NextHop>();
+  readonly #sweeper: ReturnType<typeof setInterval>;
+  readonly #accepting: Promise<void>;
+  /** TCP connections still in their handshake (closed at once when the server closes) */
+  readonly #handshaking = new Set<Deno.TcpConn>();
+  #refusedPeers = 0;
+  #badFrames = 0;
+  #handlerErrors = 0;
+  #closed = false;
+
+  private constructor(
+    listener: Deno.TcpListener,
+    model: StageModel,
+    options: StageServerOptions,
+    file: GgufFile,
+    ownedFile: GgufFile | undefined,
+  ) {
+    this.#listener = listener;
+    this.#options = options;
+    this.#file = file;
+    this.#ownedFile = ownedFile;
+    const runner = new StageRunner(model, {
+      toEntry: (replyTo, frame) => this.#toEntry(replyTo, frame),
+      toNext: (address, frame) => this.#toNext(address, frame),
+      log: (line) => this.#log(line),
+    }, { slots: options.slots, ctx: options.ctx, maxBatch: options.maxBatch, epochs: options.epochs });
+    this.#runner = runner;
+    this.#sweeper = setInterval(() => runner.sweepIdle(), IDLE_SWEEP_INTERVAL_MS);
+    this.#accepting = this.#acceptLoop();
+  }
+
+  /**
+   * Loads the range's tensors (only those) onto the backend and starts listening. Throws
+   * PipelineConfigError for an impossible range, or the GGUF/model errors of loading.
+   */
+  static async start(options: StageServerOptions): Promise<StageServer> {
+    const file = typeof options.model === "string" ? await openGguf(options.model) : options.model;
+    const owned = typeof options.model === "string" ? file : undefined;
+    let listener: Deno.TcpListener | undefined;
+    try {
+      const cfg = modelConfigFromGguf(file.header);
+      const r = options.range;
+      if (
+        !(r.start >= 0 && r.end <= cfg.layers && r.start <= r.end) ||
+        (r.start === r.end && !r.embedding && !r.head)
+      ) {
+        throw new PipelineConfigError(
+          `stage range ${r.start}..${r.end} does not fit the model's ${cfg.layers} layers`,
+        );
+      }
+      const weights = await loadModelWeights(file, options.backend, cfg, r);
+      const hostname = options.hostname ?? "127.0.0.1";
+      try {
+        listener = Deno.listen({ hostname, port: options.port ?? 0 });
+      } catch (error) {
+        throw new PipelineConfigError(
+          `cannot listen on ${hostname}:${options.port ?? 0} for the pipeline (${
+            (error as Error).message
+          }); try --pipeline-port 0`,
+        );
+      }
+      return new StageServer(listener, { backend: options.backend, cfg, weights }, options, file, owned);
+    } catch (error) {
+      listener?.close();
+      owned?.close();
+      throw error;
+    }
+  }
+
+  /** TCP port we listen on. */
+  get port(): number {
+    return this.#listener.addr.port;
+  }
+
+  /** "host:port" peers dial: what gossip advertises as this node's pipelineAddr. */
+  get address(): string {
+    const host = this.#options.advertiseHost ?? this.#listener.addr.hostname;
+    return host.includes(":") ? `[${host}]:${this.port}` : `${host}:${this.port}`;
+  }
+
+  get range(): LayerRange {
+    return this.#runner.range;
+  }
+
+  /** The compute half, for status pages and tests. */
+  get runner(): StageRunner {
+    return this.#runner;
+  }
+
+  /**
+   * The digest of this node's model file (peer_weights.ts): what to advertise so that nodes without
+   * the file can fetch its tensors from this one, verified. Hashes the whole file once.
+   */
+  async modelDigest(): Promise<string> {
+    return manifestDigest(decodeManifest(await this.#manifestBytes()));
+  }
+
+  #manifestBytes(): Promise<Uint8Array> {
+    this.#manifest ??= buildManifest(this.#file).then(encodeManifest);
+    return this.#manifest;
+  }
+
+  /** Serves frames of plan `epoch` too (a new plan that keeps this node's range). */
+  acceptEpoch(epoch: number): void {
+    this.#runner.acceptEpoch(epoch);
+  }
+
+  /** Stops serving `epoch`; its running sequences end with EpochMismatch and are replayed by their entries. */
+  retireEpoch(epoch: number): void {
+    this.#runner.retireEpoch(epoch);
+  }
+
+  stats(): StageServerStats {
+    let badFrames = this.#badFrames;
+    let handlerErrors = this.#handlerErrors;
+    for (const c of this.#connections) {
+      badFrames += c.stats.badFrames;
+      handlerErrors += c.stats.handlerErrors;
+    }
+    return {
+      ...this.#runner.stats(),
+      connections: this.#connections.size,
+      refusedPeers: this.#refusedPeers,
+      badFrames,
+      handlerErrors,
+    };
+  }
+
+  /** Stops listening, closes every connection and frees the weights' file if we opened it. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    try {
+      this.#listener.close();
+    } catch { /* already closed */ }
+    for (const tcp of this.#handshaking) {
+      try {
+        tcp.close();
+      } catch { /* closed by the handshake already */ }
+    }
+    await this.#accepting;
+    for (const c of [...this.#connections]) c.close();
+    for (const hop of this.#next.values()) hop.conn?.close();
+    this.#next.clear();
+    await this.#runner.close();
+    await Promise.all([...this.#connections].map((c) => c.closed));
+    this.#ownedFile?.close();
+  }
+
+  async #acceptLoop(): Promise<void> {
+    const handshakes = new Set<Promise<void>>();
+    try {
+      for await (const conn of this.#listener) {
+        if (this.#handshaking.size >= MAX_PENDING_HANDSHAKES) {
+          this.#refusedPeers++;
+          conn.close();
+          continue;
+        }
+        const p = this.#handshake(conn);
+        handshakes.add(p);
+        p.finally(() => handshakes.delete(p));
+      }
+    } catch (error) {
+      if (!this.#closed) this.#log(`pipeline listener failed: ${(error as Error).message}`);
+    }
+    await Promise.all(handshakes);
+  }
+
+  async #handshake(tcp: Deno.TcpConn): Promise<void> {
+    this.#handshaking.add(tcp);
+    let conn: PipelineConnection;
+    try {
+      conn = await PipelineConnection.accept(tcp, this.#connectionOptions());
+    } catch (error) {
+      if (this.#closed) return; // cut off by close()
+      this.#refusedPeers++;
+      const why = error instanceof HandshakeError ? error.message : String(error);
+      this.#log(`refused pipeline peer: ${why}`);
+      return;
+    } finally {
+      this.#handshaking.delete(tcp);
+    }
+    if (this.#closed) {
+      conn.close();
+      return;
+    }
+    this.#connections.add(conn);
+    this.#peers.set(conn.peerId, conn);
+    conn.start({
+      frame: (frame) => this.#onFrame(frame, conn),
+      closed: () => {
+        this.#connections.delete(conn);
+        this.#badFrames += conn.stats.badFrames;
+        this.#handlerErrors += conn.stats.handlerErrors;
+        if (this.#peers.get(conn.peerId) === conn) {
+          this.#peers.delete(conn.peerId);
+          this.#runner.dropEntry(conn.peerId);
+        }
+      },
+    });
+  }
+
+  #onFrame(frame: Frame, from?: PipelineConnection): void {
+    switch (frame.type) {
+      case FrameType.Fetch:
+        if (from) answerFetch(this.#file, () => this.#manifestBytes(), frame).then((data) => from.send(data));
+        return;
+      case FrameType.Open:
+        return this.#runner.open(frame);
+      case FrameType.Token:
+        return this.#runner.tokens(frame);
+      case FrameType.Forward:
+        return this.#runner.forward(frame);
+      case FrameType.Cancel:
+        return this.#runner.cancel(frame.seqId);
+      case FrameType.Error:
+        return this.#log(`peer reported error ${frame.code} for sequence ${frame.seqId}: ${frame.message}`);
+      default:
+        this.#badFrames++;
+    }
+  }
+
+  #toEntry(replyTo: string, frame: Frame): boolean {
+    const conn = this.#peers.get(replyTo);
+    return conn ? conn.send(frame) : false;
+  }
+
+  #toNext(address: string, frame: Frame): void {
+    if (this.#closed) return;
+    let hop = this.#next.get(address);
+    if (hop?.conn) {
+      if (hop.conn.send(frame)) return;
+    }
+    if (!hop || (hop.conn && hop.conn.isClosed)) {
+      hop = { queue: [] };
+      this.#next.set(address, hop);
+      this.#connectNext(address, hop);
+    }
+    hop.queue.push(frame);
+  }
+
+  async #connectNext(address: string, hop: NextHop): Promise<void> {
+    let conn: PipelineConnection;
+    try {
+      conn = await PipelineConnection.connect(address, this.#connectionOptions());
+    } catch (error) {
+      this.#log(`next stage ${address} unreachable: ${(error as Error).message}`);
+      if (this.#next.get(address) === hop) this.#next.delete(address);
+      this.#runner.nextHopLost(address);
+      return;
+    }
+    if (this.#closed || this.#next.get(address) !== hop) {
+      conn.close();
+      return;
+    }
+    hop.conn = conn;
+    conn.start({
+      frame: (frame) => {
+        if (frame.type === FrameType.Error) this.#onFrame(frame);
+      },
+      closed: (reason) => {
+        if (this.#next.get(address) === hop) this.#next.delete(address);
+        if (!this.#closed) {
+          this.#log(`next stage ${address} lost: ${reason.message}`);
+          this.#runner.nextHopLost(address);
+        }
+      },
+    });
+    for (const frame of hop.queue.splice(0)) conn.send(frame);
+  }
+
+  #connectionOptions() {
+    return {
+      nodeId: this.#options.nodeId,
+      keyring: this.#options.keyring,
+      label: this.#options.label,
+      planEpoch: Math.max(0, ...this.#runner.epochs),
+    };
+  }
+
+  #log(line: string): void {
+    this.#options.log?.(line);
+  }
+}
