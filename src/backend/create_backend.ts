@@ -1,12 +1,13 @@
 /**
  * Choosing and creating the compute backend of a node (`--backend`).
  *
- * `auto` prefers a real GPU: WebGPU when a non-fallback adapter exists, else the SIMD wasm CPU backend,
- * else the plain-TS reference. `--backend webgpu` also accepts a software adapter (Mesa's lavapipe), which
- * is how CI runs the WGSL kernels.
+ * `auto` prefers a real GPU: WebGPU when a non-fallback adapter exists, else the SIMD wasm CPU backend.
+ * `--backend webgpu` also accepts a software adapter (Mesa's lavapipe), which is how CI runs the WGSL
+ * kernels; `--backend reference` runs the plain-TypeScript specification.
  */
 import type { Backend, BackendName } from "./backend.ts";
 import { createReferenceBackend } from "./reference/reference_backend.ts";
+import { createWasmBackend } from "./wasm/mod.ts";
 import { createWebGpuBackend, WebGpuError } from "./webgpu/mod.ts";
 
 /** Values `--backend` accepts. */
@@ -35,13 +36,13 @@ export async function createBackend(choice: BackendChoice, options: BackendOptio
     case "webgpu":
       return await createGpu(true);
     case "wasm":
-      return createCpu(options);
+      return await createCpu(options);
     case "auto":
       try {
         return await createGpu(false);
       } catch (error) {
         if (!(error instanceof BackendUnavailableError)) throw error;
-        return createCpu(options);
+        return await createCpu(options);
       }
   }
 }
@@ -57,6 +58,6 @@ async function createGpu(allowFallback: boolean): Promise<Backend> {
   }
 }
 
-function createCpu(_options: BackendOptions): Backend {
-  return createReferenceBackend();
+function createCpu(options: BackendOptions): Promise<Backend> {
+  return createWasmBackend({ threads: options.threads });
 }

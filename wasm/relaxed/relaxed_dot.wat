@@ -36,209 +36,458 @@
     (f32.store offset=8 (local.get $out) (call $hsum (local.get $a2)))
     (f32.store offset=12 (local.get $out) (call $hsum (local.get $a3))))
 
-  ;; ---------------------------------------------------------------- Q4_0 (fused)
-  ;; w: [nb][16] nibbles (low nibble = value j, high nibble = value j+16 of the block); x: [nb][32] int8.
-  ;; Per block: acc += f32(lanes) · s_b.
-  (func (export "q4_0_1") (param $w i32) (param $r i32) (param $s i32) (param $nb i32) (result f32)
-    (local $end i32) (local $q v128) (local $m v128) (local $acc v128)
+  ;; ---------------------------------------------------------------- Q4_0 and Q8_0 (fused)
+  ;; Rows come as groups of [four f32 weight scales][four blocks' quants] (scales 0 past the row's end).
+  ;; Per group: s = scales · d_x, and for Q4_0 o += scales · off; per block k: acc += f32(lanes) · s[k].
+  ;; Result hsum(acc) + hsum(o). Q4_0 blocks: 16 B of nibbles (low = value j, high = value j+16, unsigned
+  ;; 0..15), groups of 80 B; Q8_0 blocks: 32 B int8, groups of 144 B.
+  (func (export "q4_0_1") (param $w i32) (param $x i32) (param $dx i32) (param $off i32) (param $nb i32)
+    (result f32)
+    (local $left i32) (local $q v128) (local $m v128) (local $sc v128) (local $s v128) (local $acc v128) (local $o v128)
     (local.set $m (i8x16.splat (i32.const 0x0f)))
-    ;; two blocks per iteration, then the odd one
-    (local.set $end (i32.add (local.get $w) (i32.shl (i32.and (local.get $nb) (i32.const -2)) (i32.const 4))))
-    (if (i32.ge_u (local.get $nb) (i32.const 2)) (then
-      (loop $pair
-      (local.set $q (v128.load offset=0 (local.get $w)))
-      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
-        (f32x4.convert_i32x4_s
-          (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $r)) (v128.and (local.get $q) (local.get $m)))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r))
-              (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
-        (v128.load32_splat offset=0 (local.get $s)))))
-      (local.set $q (v128.load offset=16 (local.get $w)))
-      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
-        (f32x4.convert_i32x4_s
-          (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $r)) (v128.and (local.get $q) (local.get $m)))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r))
-              (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
-        (v128.load32_splat offset=4 (local.get $s)))))
-        (local.set $w (i32.add (local.get $w) (i32.const 32)))
-        (local.set $r (i32.add (local.get $r) (i32.const 64)))
-        (local.set $s (i32.add (local.get $s) (i32.const 8)))
-        (br_if $pair (i32.lt_u (local.get $w) (local.get $end))))))
-    (if (i32.and (local.get $nb) (i32.const 1)) (then
-      (local.set $q (v128.load offset=0 (local.get $w)))
-      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
-        (f32x4.convert_i32x4_s
-          (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $r)) (v128.and (local.get $q) (local.get $m)))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r))
-              (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
-        (v128.load32_splat offset=0 (local.get $s)))))))
-    (call $hsum (local.get $acc)))
+    (local.set $left (local.get $nb))
+    (if (i32.gt_s (local.get $left) (i32.const 0)) (then
+      (loop $group
+        (local.set $sc (v128.load (local.get $w)))
+        (local.set $s (f32x4.mul (local.get $sc) (v128.load (local.get $dx))))
+        (local.set $o (f32x4.add (local.get $o) (f32x4.mul (local.get $sc) (v128.load (local.get $off)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $x)) (v128.and (local.tee $q (v128.load offset=16 (local.get $w))) (local.get $m)))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $x))
+                (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
+            (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s) (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $x)) (v128.and (local.tee $q (v128.load offset=32 (local.get $w))) (local.get $m)))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $x))
+                (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
+            (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s) (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $x)) (v128.and (local.tee $q (v128.load offset=48 (local.get $w))) (local.get $m)))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $x))
+                (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
+            (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s) (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $x)) (v128.and (local.tee $q (v128.load offset=64 (local.get $w))) (local.get $m)))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $x))
+                (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
+            (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s) (local.get $s)))))
+        (local.set $w (i32.add (local.get $w) (i32.const 80)))
+        (local.set $x (i32.add (local.get $x) (i32.const 128)))
+        (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
+        (local.set $off (i32.add (local.get $off) (i32.const 16)))
+        (br_if $group (i32.gt_s (local.tee $left (i32.sub (local.get $left) (i32.const 4))) (i32.const 0))))))
+    (f32.add (call $hsum (local.get $acc)) (call $hsum (local.get $o))))
 
-  ;; Four tokens: interleaved values (token i at +32·i, next block at +128), scales [nb][4].
-  (func (export "q4_0_4") (param $w i32) (param $r i32) (param $s i32) (param $nb i32) (param $out i32)
-    (local $end i32) (local $q v128) (local $m v128) (local $lo v128) (local $hi v128)
+  ;; Four tokens: tile values (block b, token i at +128·b + 32·i), tile scales dt and offsets ot (per
+  ;; group, token i's four at +16·i); writes the four dots to out[0..4].
+  (func (export "q4_0_4") (param $w i32) (param $x i32) (param $dt i32) (param $ot i32) (param $nb i32)
+    (param $out i32)
+    (local $left i32) (local $q v128) (local $m v128) (local $sc v128) (local $lo v128) (local $hi v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $o0 v128) (local $o1 v128) (local $o2 v128) (local $o3 v128)
     (local.set $m (i8x16.splat (i32.const 0x0f)))
-    (local.set $end (i32.add (local.get $w) (i32.shl (local.get $nb) (i32.const 4))))
-    (if (local.get $nb) (then
-      (loop $block
-        (local.set $q (v128.load (local.get $w)))
+    (local.set $left (local.get $nb))
+    (if (i32.gt_s (local.get $left) (i32.const 0)) (then
+      (loop $group
+        (local.set $sc (v128.load (local.get $w)))
+        (local.set $s0 (f32x4.mul (local.get $sc) (v128.load offset=0 (local.get $dt))))
+        (local.set $o0 (f32x4.add (local.get $o0) (f32x4.mul (local.get $sc) (v128.load offset=0 (local.get $ot)))))
+        (local.set $s1 (f32x4.mul (local.get $sc) (v128.load offset=16 (local.get $dt))))
+        (local.set $o1 (f32x4.add (local.get $o1) (f32x4.mul (local.get $sc) (v128.load offset=16 (local.get $ot)))))
+        (local.set $s2 (f32x4.mul (local.get $sc) (v128.load offset=32 (local.get $dt))))
+        (local.set $o2 (f32x4.add (local.get $o2) (f32x4.mul (local.get $sc) (v128.load offset=32 (local.get $ot)))))
+        (local.set $s3 (f32x4.mul (local.get $sc) (v128.load offset=48 (local.get $dt))))
+        (local.set $o3 (f32x4.add (local.get $o3) (f32x4.mul (local.get $sc) (v128.load offset=48 (local.get $ot)))))
+        ;; block 0
+        (local.set $q (v128.load offset=16 (local.get $w)))
         (local.set $lo (v128.and (local.get $q) (local.get $m)))
         (local.set $hi (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m)))
-        ;; token 0
-        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul
-          (f32x4.convert_i32x4_s
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $r)) (local.get $lo))
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r)) (local.get $hi)))))
-          (v128.load32_splat offset=0 (local.get $s)))))
-        ;; token 1
-        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul
-          (f32x4.convert_i32x4_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s0) (local.get $s0)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $r)) (local.get $lo))
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r)) (local.get $hi)))))
-          (v128.load32_splat offset=4 (local.get $s)))))
-        ;; token 2
-        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul
-          (f32x4.convert_i32x4_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s1) (local.get $s1)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r)) (local.get $lo))
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $r)) (local.get $hi)))))
-          (v128.load32_splat offset=8 (local.get $s)))))
-        ;; token 3
-        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul
-          (f32x4.convert_i32x4_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s2) (local.get $s2)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $r)) (local.get $lo))
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $r)) (local.get $hi)))))
-          (v128.load32_splat offset=12 (local.get $s)))))
-        (local.set $w (i32.add (local.get $w) (i32.const 16)))
-        (local.set $r (i32.add (local.get $r) (i32.const 128)))
-        (local.set $s (i32.add (local.get $s) (i32.const 16)))
-        (br_if $block (i32.lt_u (local.get $w) (local.get $end))))))
-    (call $store4 (local.get $out) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s3) (local.get $s3)))))
+        ;; block 1
+        (local.set $q (v128.load offset=32 (local.get $w)))
+        (local.set $lo (v128.and (local.get $q) (local.get $m)))
+        (local.set $hi (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m)))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=128 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=144 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s0) (local.get $s0)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=160 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=176 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s1) (local.get $s1)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=192 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=208 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s2) (local.get $s2)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=224 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=240 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s3) (local.get $s3)))))
+        ;; block 2
+        (local.set $q (v128.load offset=48 (local.get $w)))
+        (local.set $lo (v128.and (local.get $q) (local.get $m)))
+        (local.set $hi (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m)))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=256 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=272 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s0) (local.get $s0)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=288 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=304 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s1) (local.get $s1)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=320 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=336 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s2) (local.get $s2)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=352 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=368 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s3) (local.get $s3)))))
+        ;; block 3
+        (local.set $q (v128.load offset=64 (local.get $w)))
+        (local.set $lo (v128.and (local.get $q) (local.get $m)))
+        (local.set $hi (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m)))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=384 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=400 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s0) (local.get $s0)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=416 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=432 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s1) (local.get $s1)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=448 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=464 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s2) (local.get $s2)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=480 (local.get $x)) (local.get $lo))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=496 (local.get $x)) (local.get $hi)))))
+            (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s3) (local.get $s3)))))
+        (local.set $w (i32.add (local.get $w) (i32.const 80)))
+        (local.set $x (i32.add (local.get $x) (i32.const 512)))
+        (local.set $dt (i32.add (local.get $dt) (i32.const 64)))
+        (local.set $ot (i32.add (local.get $ot) (i32.const 64)))
+        (br_if $group (i32.gt_s (local.tee $left (i32.sub (local.get $left) (i32.const 4))) (i32.const 0))))))
+    (f32.store (local.get $out) (f32.add (call $hsum (local.get $a0)) (call $hsum (local.get $o0))))
+    (f32.store offset=4 (local.get $out) (f32.add (call $hsum (local.get $a1)) (call $hsum (local.get $o1))))
+    (f32.store offset=8 (local.get $out) (f32.add (call $hsum (local.get $a2)) (call $hsum (local.get $o2))))
+    (f32.store offset=12 (local.get $out) (f32.add (call $hsum (local.get $a3)) (call $hsum (local.get $o3)))))
 
-  ;; ---------------------------------------------------------------- Q8_0 (fused)
-  ;; w: [nb][32] int8. Per 16 bytes: dot(w·sign(x), |x|) — |x| ≤ 127 is the 7-bit operand; the host never
-  ;; sends a weight holding −128 (whose negation does not fit a byte).
-  (func (export "q8_0_1") (param $w i32) (param $r i32) (param $s i32) (param $nb i32) (result f32)
-    (local $end i32) (local $x v128) (local $n v128) (local $z v128) (local $acc v128)
-    (local.set $end (i32.add (local.get $w) (i32.shl (i32.and (local.get $nb) (i32.const -2)) (i32.const 5))))
-    (if (i32.ge_u (local.get $nb) (i32.const 2)) (then
-      (loop $pair
-      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
-        (f32x4.convert_i32x4_s (i32x4.add
-          (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=0 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=0 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))
-          (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=16 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=16 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))))
-        (v128.load32_splat offset=0 (local.get $s)))))
-      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
-        (f32x4.convert_i32x4_s (i32x4.add
-          (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=32 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=32 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))
-          (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=48 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=48 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))))
-        (v128.load32_splat offset=4 (local.get $s)))))
-        (local.set $w (i32.add (local.get $w) (i32.const 64)))
-        (local.set $r (i32.add (local.get $r) (i32.const 64)))
-        (local.set $s (i32.add (local.get $s) (i32.const 8)))
-        (br_if $pair (i32.lt_u (local.get $w) (local.get $end))))))
-    (if (i32.and (local.get $nb) (i32.const 1)) (then
-      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
-        (f32x4.convert_i32x4_s (i32x4.add
-          (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=0 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=0 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))
-          (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=16 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=16 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))))
-        (v128.load32_splat offset=0 (local.get $s)))))))
+  ;; Q8_0 w: [nb][32] int8. Per 16 bytes: dot(w·sign(x), |x|) — |x| ≤ 127 is the 7-bit operand; the
+  ;; host never sends a weight holding −128 (whose negation does not fit a byte).
+  (func (export "q8_0_1") (param $w i32) (param $x i32) (param $dx i32) (param $nb i32) (result f32)
+    (local $left i32) (local $xv v128) (local $n v128) (local $z v128) (local $sc v128) (local $s v128) (local $acc v128)
+    (local.set $left (local.get $nb))
+    (if (i32.gt_s (local.get $left) (i32.const 0)) (then
+      (loop $group
+        (local.set $sc (v128.load (local.get $w)))
+        (local.set $s (f32x4.mul (local.get $sc) (v128.load (local.get $dx))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (v128.load offset=16 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=0 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (v128.load offset=32 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=16 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s) (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (v128.load offset=48 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=32 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (v128.load offset=64 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=48 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s) (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (v128.load offset=80 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=64 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (v128.load offset=96 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=80 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s) (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (v128.load offset=112 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=96 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (v128.load offset=128 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=112 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s) (local.get $s)))))
+        (local.set $w (i32.add (local.get $w) (i32.const 144)))
+        (local.set $x (i32.add (local.get $x) (i32.const 128)))
+        (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
+        (br_if $group (i32.gt_s (local.tee $left (i32.sub (local.get $left) (i32.const 4))) (i32.const 0))))))
     (call $hsum (local.get $acc)))
 
-  (func (export "q8_0_4") (param $w i32) (param $r i32) (param $s i32) (param $nb i32) (param $out i32)
-    (local $end i32) (local $x v128) (local $n v128) (local $z v128) (local $w0 v128) (local $w1 v128)
+  ;; Four tokens, as q4_0_4 (no offsets).
+  (func (export "q8_0_4") (param $w i32) (param $x i32) (param $dt i32) (param $nb i32) (param $out i32)
+    (local $left i32) (local $xv v128) (local $n v128) (local $z v128) (local $sc v128) (local $w0 v128) (local $w1 v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
-    (local.set $end (i32.add (local.get $w) (i32.shl (local.get $nb) (i32.const 5))))
-    (if (local.get $nb) (then
-      (loop $block
-        (local.set $w0 (v128.load (local.get $w)))
-        (local.set $w1 (v128.load offset=16 (local.get $w)))
-        ;; token 0
-        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul
-          (f32x4.convert_i32x4_s (i32x4.add
-            (i32x4.extadd_pairwise_i16x8_s
-              (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=0 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))
-            (i32x4.extadd_pairwise_i16x8_s
-              (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=16 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))))
-          (v128.load32_splat offset=0 (local.get $s)))))
-        ;; token 1
-        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul
-          (f32x4.convert_i32x4_s (i32x4.add
-            (i32x4.extadd_pairwise_i16x8_s
-              (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=32 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))
-            (i32x4.extadd_pairwise_i16x8_s
-              (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=48 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))))
-          (v128.load32_splat offset=4 (local.get $s)))))
-        ;; token 2
-        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul
-          (f32x4.convert_i32x4_s (i32x4.add
-            (i32x4.extadd_pairwise_i16x8_s
-              (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=64 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))
-            (i32x4.extadd_pairwise_i16x8_s
-              (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=80 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))))
-          (v128.load32_splat offset=8 (local.get $s)))))
-        ;; token 3
-        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul
-          (f32x4.convert_i32x4_s (i32x4.add
-            (i32x4.extadd_pairwise_i16x8_s
-              (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=96 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))
-            (i32x4.extadd_pairwise_i16x8_s
-              (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $x (v128.load offset=112 (local.get $r))) (local.get $z)))) (local.get $n))
-                (i8x16.abs (local.get $x))))))
-          (v128.load32_splat offset=12 (local.get $s)))))
-        (local.set $w (i32.add (local.get $w) (i32.const 32)))
-        (local.set $r (i32.add (local.get $r) (i32.const 128)))
-        (local.set $s (i32.add (local.get $s) (i32.const 16)))
-        (br_if $block (i32.lt_u (local.get $w) (local.get $end))))))
-    (call $store4 (local.get $out) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)))
+    (local.set $left (local.get $nb))
+    (if (i32.gt_s (local.get $left) (i32.const 0)) (then
+      (loop $group
+        (local.set $sc (v128.load (local.get $w)))
+        (local.set $s0 (f32x4.mul (local.get $sc) (v128.load offset=0 (local.get $dt))))
+        (local.set $s1 (f32x4.mul (local.get $sc) (v128.load offset=16 (local.get $dt))))
+        (local.set $s2 (f32x4.mul (local.get $sc) (v128.load offset=32 (local.get $dt))))
+        (local.set $s3 (f32x4.mul (local.get $sc) (v128.load offset=48 (local.get $dt))))
+        ;; block 0
+        (local.set $w0 (v128.load offset=16 (local.get $w)))
+        (local.set $w1 (v128.load offset=32 (local.get $w)))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=0 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=16 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s0) (local.get $s0)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=32 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=48 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s1) (local.get $s1)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=64 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=80 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s2) (local.get $s2)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=96 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=112 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s3) (local.get $s3)))))
+        ;; block 1
+        (local.set $w0 (v128.load offset=48 (local.get $w)))
+        (local.set $w1 (v128.load offset=64 (local.get $w)))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=128 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=144 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s0) (local.get $s0)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=160 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=176 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s1) (local.get $s1)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=192 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=208 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s2) (local.get $s2)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=224 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=240 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s3) (local.get $s3)))))
+        ;; block 2
+        (local.set $w0 (v128.load offset=80 (local.get $w)))
+        (local.set $w1 (v128.load offset=96 (local.get $w)))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=256 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=272 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s0) (local.get $s0)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=288 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=304 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s1) (local.get $s1)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=320 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=336 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s2) (local.get $s2)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=352 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=368 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s3) (local.get $s3)))))
+        ;; block 3
+        (local.set $w0 (v128.load offset=112 (local.get $w)))
+        (local.set $w1 (v128.load offset=128 (local.get $w)))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=384 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=400 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s0) (local.get $s0)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=416 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=432 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s1) (local.get $s1)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=448 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=464 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s2) (local.get $s2)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.add
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w0) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=480 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))
+              (i32x4.extadd_pairwise_i16x8_s
+                (i16x8.dot_i8x16_i7x16_s
+                (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=496 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.abs (local.get $xv))))))
+            (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s3) (local.get $s3)))))
+        (local.set $w (i32.add (local.get $w) (i32.const 144)))
+        (local.set $x (i32.add (local.get $x) (i32.const 512)))
+        (local.set $dt (i32.add (local.get $dt) (i32.const 64)))
+        (br_if $group (i32.gt_s (local.tee $left (i32.sub (local.get $left) (i32.const 4))) (i32.const 0))))))
+    (f32.store (local.get $out) (call $hsum (local.get $a0)))
+    (f32.store offset=4 (local.get $out) (call $hsum (local.get $a1)))
+    (f32.store offset=8 (local.get $out) (call $hsum (local.get $a2)))
+    (f32.store offset=12 (local.get $out) (call $hsum (local.get $a3))))
 
-  ;; ---------------------------------------------------------------- Q4_K (partials)
-  ;; w: GGUF super-blocks of 144 B, nibbles at +16: per 64 values (c = 0..3) 32 bytes whose low nibbles
-  ;; are sub-block 2c (activation block 2c of the super-block) and high nibbles sub-block 2c+1.
-  ;; Writes 8 i32x4 per super-block.
-  (func (export "q4_k_1") (param $w i32) (param $r i32) (param $nsb i32) (param $out i32)
-    (local $q i32) (local $qend i32) (local $w0 v128) (local $w1 v128) (local $m v128)
-    (if (i32.eqz (local.get $nsb)) (then (return)))
+  ;; ---------------------------------------------------------------- Q4_K and Q6_K (fused)
+  ;; Per sub-block (32 values for Q4_K, 16 for Q6_K): acc += f32(lanes) · s, with s the combined scale
+  ;; d·sc·d_x from the Rust pre-pass (wasm/src/kquant_scales.rs, which also sums the mins / −32 terms).
+  ;; One token: s [super-block][8 or 16]; four tokens: s [super-block][token][8 or 16], values of block
+  ;; b, token i at +128·b + 32·i.
+  ;; Q4_K w: GGUF super-blocks of 144 B, nibbles at +16: per 64 values (c = 0..3) 32 bytes whose low
+  ;; nibbles are sub-block 2c and high nibbles sub-block 2c+1. Order: super-blocks, c, low then high.
+  (func (export "q4_k_1") (param $w i32) (param $x i32) (param $s i32) (param $nsb i32) (result f32)
+    (local $q i32) (local $qend i32) (local $w0 v128) (local $w1 v128) (local $m v128) (local $acc v128)
+    (if (i32.eqz (local.get $nsb)) (then (return (f32.const 0))))
     (local.set $m (i8x16.splat (i32.const 0x0f)))
     (loop $super
       (local.set $q (i32.add (local.get $w) (i32.const 16)))
@@ -246,89 +495,99 @@
       (loop $chunk
         (local.set $w0 (v128.load (local.get $q)))
         (local.set $w1 (v128.load offset=16 (local.get $q)))
-        (v128.store (local.get $out) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-          (i16x8.dot_i8x16_i7x16_s (v128.load (local.get $r)) (v128.and (local.get $w0) (local.get $m)))
-          (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r)) (v128.and (local.get $w1) (local.get $m))))))
-        (v128.store offset=16 (local.get $out) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-          (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $r))
-            (v128.and (i16x8.shr_u (local.get $w0) (i32.const 4)) (local.get $m)))
-          (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r))
-            (v128.and (i16x8.shr_u (local.get $w1) (i32.const 4)) (local.get $m))))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $x)) (v128.and (local.get $w0) (local.get $m)))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $x)) (v128.and (local.get $w1) (local.get $m))))))
+            (v128.load32_splat (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $x)) (v128.and (i16x8.shr_u (local.get $w0) (i32.const 4)) (local.get $m)))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $x)) (v128.and (i16x8.shr_u (local.get $w1) (i32.const 4)) (local.get $m))))))
+            (v128.load32_splat offset=4 (local.get $s)))))
         (local.set $q (i32.add (local.get $q) (i32.const 32)))
-        (local.set $r (i32.add (local.get $r) (i32.const 64)))
-        (local.set $out (i32.add (local.get $out) (i32.const 32)))
+        (local.set $x (i32.add (local.get $x) (i32.const 64)))
+        (local.set $s (i32.add (local.get $s) (i32.const 8)))
         (br_if $chunk (i32.lt_u (local.get $q) (local.get $qend))))
       (local.set $w (local.get $qend))
-      (br_if $super (local.tee $nsb (i32.sub (local.get $nsb) (i32.const 1))))))
+      (br_if $super (local.tee $nsb (i32.sub (local.get $nsb) (i32.const 1)))))
+    (call $hsum (local.get $acc)))
 
-  ;; Four tokens: token i's partials at out + i·os.
-  (func (export "q4_k_4") (param $w i32) (param $r i32) (param $nsb i32) (param $out i32) (param $os i32)
+  (func (export "q4_k_4") (param $w i32) (param $x i32) (param $s i32) (param $nsb i32) (param $out i32)
     (local $q i32) (local $qend i32) (local $m v128)
     (local $lo0 v128) (local $lo1 v128) (local $hi0 v128) (local $hi1 v128)
-    (local $o1 i32) (local $o2 i32) (local $o3 i32)
-    (if (i32.eqz (local.get $nsb)) (then (return)))
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local.set $m (i8x16.splat (i32.const 0x0f)))
-    (local.set $o1 (i32.add (local.get $out) (local.get $os)))
-    (local.set $o2 (i32.add (local.get $o1) (local.get $os)))
-    (local.set $o3 (i32.add (local.get $o2) (local.get $os)))
-    (loop $super
-      (local.set $q (i32.add (local.get $w) (i32.const 16)))
-      (local.set $qend (i32.add (local.get $w) (i32.const 144)))
-      (loop $chunk
-        (local.set $lo0 (v128.and (v128.load (local.get $q)) (local.get $m)))
-        (local.set $lo1 (v128.and (v128.load offset=16 (local.get $q)) (local.get $m)))
-        (local.set $hi0 (v128.and (i16x8.shr_u (v128.load (local.get $q)) (i32.const 4)) (local.get $m)))
-        (local.set $hi1 (v128.and (i16x8.shr_u (v128.load offset=16 (local.get $q)) (i32.const 4)) (local.get $m)))
-          ;; token 0
-          (v128.store (local.get $out) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $r)) (local.get $lo0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r)) (local.get $lo1)))))
-          (v128.store offset=16 (local.get $out) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=128 (local.get $r)) (local.get $hi0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=144 (local.get $r)) (local.get $hi1)))))
-          ;; token 1
-          (v128.store (local.get $o1) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $r)) (local.get $lo0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r)) (local.get $lo1)))))
-          (v128.store offset=16 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=160 (local.get $r)) (local.get $hi0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=176 (local.get $r)) (local.get $hi1)))))
-          ;; token 2
-          (v128.store (local.get $o2) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r)) (local.get $lo0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $r)) (local.get $lo1)))))
-          (v128.store offset=16 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=192 (local.get $r)) (local.get $hi0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=208 (local.get $r)) (local.get $hi1)))))
-          ;; token 3
-          (v128.store (local.get $o3) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $r)) (local.get $lo0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $r)) (local.get $lo1)))))
-          (v128.store offset=16 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=224 (local.get $r)) (local.get $hi0))
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=240 (local.get $r)) (local.get $hi1)))))
-        (local.set $q (i32.add (local.get $q) (i32.const 32)))
-        (local.set $r (i32.add (local.get $r) (i32.const 256)))
-        (local.set $out (i32.add (local.get $out) (i32.const 32)))
-        (local.set $o1 (i32.add (local.get $o1) (i32.const 32)))
-        (local.set $o2 (i32.add (local.get $o2) (i32.const 32)))
-        (local.set $o3 (i32.add (local.get $o3) (i32.const 32)))
-        (br_if $chunk (i32.lt_u (local.get $q) (local.get $qend))))
-      (local.set $w (local.get $qend))
-      (br_if $super (local.tee $nsb (i32.sub (local.get $nsb) (i32.const 1))))))
+    (if (local.get $nsb) (then
+      (loop $super
+        (local.set $q (i32.add (local.get $w) (i32.const 16)))
+        (local.set $qend (i32.add (local.get $w) (i32.const 144)))
+        (loop $chunk
+          (local.set $lo0 (v128.and (v128.load (local.get $q)) (local.get $m)))
+          (local.set $lo1 (v128.and (v128.load offset=16 (local.get $q)) (local.get $m)))
+          (local.set $hi0 (v128.and (i16x8.shr_u (v128.load (local.get $q)) (i32.const 4)) (local.get $m)))
+          (local.set $hi1 (v128.and (i16x8.shr_u (v128.load offset=16 (local.get $q)) (i32.const 4)) (local.get $m)))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $x)) (local.get $lo0))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $x)) (local.get $lo1)))))
+            (v128.load32_splat offset=0 (local.get $s)))))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=128 (local.get $x)) (local.get $hi0))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=144 (local.get $x)) (local.get $hi1)))))
+            (v128.load32_splat offset=4 (local.get $s)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $x)) (local.get $lo0))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $x)) (local.get $lo1)))))
+            (v128.load32_splat offset=32 (local.get $s)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=160 (local.get $x)) (local.get $hi0))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=176 (local.get $x)) (local.get $hi1)))))
+            (v128.load32_splat offset=36 (local.get $s)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $x)) (local.get $lo0))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $x)) (local.get $lo1)))))
+            (v128.load32_splat offset=64 (local.get $s)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=192 (local.get $x)) (local.get $hi0))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=208 (local.get $x)) (local.get $hi1)))))
+            (v128.load32_splat offset=68 (local.get $s)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $x)) (local.get $lo0))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $x)) (local.get $lo1)))))
+            (v128.load32_splat offset=96 (local.get $s)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s (i16x8.add
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=224 (local.get $x)) (local.get $hi0))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=240 (local.get $x)) (local.get $hi1)))))
+            (v128.load32_splat offset=100 (local.get $s)))))
+          (local.set $q (i32.add (local.get $q) (i32.const 32)))
+          (local.set $x (i32.add (local.get $x) (i32.const 256)))
+          (local.set $s (i32.add (local.get $s) (i32.const 8)))
+          (br_if $chunk (i32.lt_u (local.get $q) (local.get $qend))))
+        ;; the chunks moved s by 32 bytes; the next super-block's scales start 128 bytes on
+        (local.set $s (i32.add (local.get $s) (i32.const 96)))
+        (local.set $w (local.get $qend))
+        (br_if $super (local.tee $nsb (i32.sub (local.get $nsb) (i32.const 1)))))))
+    (call $store4 (local.get $out) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)))
 
-  ;; ---------------------------------------------------------------- Q6_K (partials)
-  ;; w: GGUF super-blocks of 210 B: ql[128] at +0, qh[64] at +128. Per half h (128 values, activation
+  ;; Q6_K w: GGUF super-blocks of 210 B: ql[128] at +0, qh[64] at +128. Per half h (128 values, activation
   ;; blocks 4h..4h+4) and l in {0, 16}: a = ql[64h+l..], b = ql[64h+32+l..], hb = qh[32h+l..] (16 bytes
-  ;; each) give four 16-value sub-blocks at values 128h + l + {0, 32, 64, 96}:
+  ;; each) give four 16-value sub-blocks at values 128h + l + 32k, sub-block index 8h + l/16 + 2k:
   ;;   q1 = (a & 15) | (hb << 4 & 48)   q2 = (b & 15) | (hb << 2 & 48)
   ;;   q3 = (a >> 4 & 15) | (hb & 48)   q4 = (b >> 4 & 15) | (hb >> 2 & 48)
-  ;; Partials in value order: 16 per super-block, sub-block 8h + l/16 + {0, 2, 4, 6}.
-  (func (export "q6_k_1") (param $w i32) (param $r i32) (param $nsb i32) (param $out i32)
-    (local $ql i32) (local $qh i32) (local $h i32) (local $m4 v128) (local $m2 v128)
+  ;; (q in 0..63; the −32 offset is in the pre-pass). Order: super-blocks, h, l, k.
+  (func (export "q6_k_1") (param $w i32) (param $x i32) (param $s i32) (param $nsb i32) (result f32)
+    (local $ql i32) (local $qh i32) (local $h i32) (local $m4 v128) (local $m2 v128) (local $acc v128)
     (local $ta v128) (local $tb v128) (local $th v128)
     (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $q4 v128)
-    (if (i32.eqz (local.get $nsb)) (then (return)))
+    (if (i32.eqz (local.get $nsb)) (then (return (f32.const 0))))
     (local.set $m4 (i8x16.splat (i32.const 0x0f)))
     (local.set $m2 (i8x16.splat (i32.const 0x30)))
     (loop $super
@@ -347,14 +606,22 @@
                                   (v128.and (local.get $th) (local.get $m2))))
           (local.set $q4 (v128.or (v128.and (i16x8.shr_u (local.get $tb) (i32.const 4)) (local.get $m4))
                                   (v128.and (i16x8.shr_u (local.get $th) (i32.const 2)) (local.get $m2))))
-          (v128.store offset=0 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $r)) (local.get $q1))))
-          (v128.store offset=32 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $r)) (local.get $q2))))
-          (v128.store offset=64 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r)) (local.get $q3))))
-          (v128.store offset=96 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $r)) (local.get $q4))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $x)) (local.get $q1))))
+            (v128.load32_splat offset=0 (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $x)) (local.get $q2))))
+            (v128.load32_splat offset=8 (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $x)) (local.get $q3))))
+            (v128.load32_splat offset=16 (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $x)) (local.get $q4))))
+            (v128.load32_splat offset=24 (local.get $s)))))
           (local.set $ta (v128.load offset=16 (local.get $ql)))
           (local.set $tb (v128.load offset=48 (local.get $ql)))
           (local.set $th (v128.load offset=16 (local.get $qh)))
@@ -366,39 +633,44 @@
                                   (v128.and (local.get $th) (local.get $m2))))
           (local.set $q4 (v128.or (v128.and (i16x8.shr_u (local.get $tb) (i32.const 4)) (local.get $m4))
                                   (v128.and (i16x8.shr_u (local.get $th) (i32.const 2)) (local.get $m2))))
-          (v128.store offset=16 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r)) (local.get $q1))))
-          (v128.store offset=48 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r)) (local.get $q2))))
-          (v128.store offset=80 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $r)) (local.get $q3))))
-          (v128.store offset=112 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $r)) (local.get $q4))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $x)) (local.get $q1))))
+            (v128.load32_splat offset=4 (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $x)) (local.get $q2))))
+            (v128.load32_splat offset=12 (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $x)) (local.get $q3))))
+            (v128.load32_splat offset=20 (local.get $s)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $x)) (local.get $q4))))
+            (v128.load32_splat offset=28 (local.get $s)))))
         (local.set $ql (i32.add (local.get $ql) (i32.const 64)))
         (local.set $qh (i32.add (local.get $qh) (i32.const 32)))
-        (local.set $r (i32.add (local.get $r) (i32.const 128)))
-        (local.set $out (i32.add (local.get $out) (i32.const 128)))
+        (local.set $x (i32.add (local.get $x) (i32.const 128)))
+        (local.set $s (i32.add (local.get $s) (i32.const 32)))
         (br_if $half (local.tee $h (i32.sub (local.get $h) (i32.const 1)))))
       (local.set $w (i32.add (local.get $w) (i32.const 210)))
-      (br_if $super (local.tee $nsb (i32.sub (local.get $nsb) (i32.const 1))))))
+      (br_if $super (local.tee $nsb (i32.sub (local.get $nsb) (i32.const 1)))))
+    (call $hsum (local.get $acc)))
 
-  ;; Four tokens: token i's activations at +32·i (blocks 128 apart), partials at out + i·os.
-  (func (export "q6_k_4") (param $w i32) (param $r i32) (param $nsb i32) (param $out i32) (param $os i32)
+  (func (export "q6_k_4") (param $w i32) (param $x i32) (param $s i32) (param $nsb i32) (param $out i32)
     (local $ql i32) (local $qh i32) (local $h i32) (local $m4 v128) (local $m2 v128)
     (local $ta v128) (local $tb v128) (local $th v128)
     (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $q4 v128)
-    (local $o1 i32) (local $o2 i32) (local $o3 i32)
-    (if (i32.eqz (local.get $nsb)) (then (return)))
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local.set $m4 (i8x16.splat (i32.const 0x0f)))
     (local.set $m2 (i8x16.splat (i32.const 0x30)))
-    (local.set $o1 (i32.add (local.get $out) (local.get $os)))
-    (local.set $o2 (i32.add (local.get $o1) (local.get $os)))
-    (local.set $o3 (i32.add (local.get $o2) (local.get $os)))
-    (loop $super
-      (local.set $ql (local.get $w))
-      (local.set $qh (i32.add (local.get $w) (i32.const 128)))
-      (local.set $h (i32.const 2))
-      (loop $half
+    (if (local.get $nsb) (then
+      (loop $super
+        (local.set $ql (local.get $w))
+        (local.set $qh (i32.add (local.get $w) (i32.const 128)))
+        (local.set $h (i32.const 2))
+        (loop $half
           (local.set $ta (v128.load offset=0 (local.get $ql)))
           (local.set $tb (v128.load offset=32 (local.get $ql)))
           (local.set $th (v128.load offset=0 (local.get $qh)))
@@ -410,38 +682,70 @@
                                   (v128.and (local.get $th) (local.get $m2))))
           (local.set $q4 (v128.or (v128.and (i16x8.shr_u (local.get $tb) (i32.const 4)) (local.get $m4))
                                   (v128.and (i16x8.shr_u (local.get $th) (i32.const 2)) (local.get $m2))))
-          (v128.store offset=0 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $r)) (local.get $q1))))
-          (v128.store offset=32 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=128 (local.get $r)) (local.get $q2))))
-          (v128.store offset=64 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=256 (local.get $r)) (local.get $q3))))
-          (v128.store offset=96 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=384 (local.get $r)) (local.get $q4))))
-          (v128.store offset=0 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $r)) (local.get $q1))))
-          (v128.store offset=32 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=160 (local.get $r)) (local.get $q2))))
-          (v128.store offset=64 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=288 (local.get $r)) (local.get $q3))))
-          (v128.store offset=96 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=416 (local.get $r)) (local.get $q4))))
-          (v128.store offset=0 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $r)) (local.get $q1))))
-          (v128.store offset=32 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=192 (local.get $r)) (local.get $q2))))
-          (v128.store offset=64 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=320 (local.get $r)) (local.get $q3))))
-          (v128.store offset=96 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=448 (local.get $r)) (local.get $q4))))
-          (v128.store offset=0 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $r)) (local.get $q1))))
-          (v128.store offset=32 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=224 (local.get $r)) (local.get $q2))))
-          (v128.store offset=64 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=352 (local.get $r)) (local.get $q3))))
-          (v128.store offset=96 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=480 (local.get $r)) (local.get $q4))))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $x)) (local.get $q1))))
+            (v128.load32_splat offset=0 (local.get $s)))))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=128 (local.get $x)) (local.get $q2))))
+            (v128.load32_splat offset=8 (local.get $s)))))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=256 (local.get $x)) (local.get $q3))))
+            (v128.load32_splat offset=16 (local.get $s)))))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=384 (local.get $x)) (local.get $q4))))
+            (v128.load32_splat offset=24 (local.get $s)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $x)) (local.get $q1))))
+            (v128.load32_splat offset=64 (local.get $s)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=160 (local.get $x)) (local.get $q2))))
+            (v128.load32_splat offset=72 (local.get $s)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=288 (local.get $x)) (local.get $q3))))
+            (v128.load32_splat offset=80 (local.get $s)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=416 (local.get $x)) (local.get $q4))))
+            (v128.load32_splat offset=88 (local.get $s)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $x)) (local.get $q1))))
+            (v128.load32_splat offset=128 (local.get $s)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=192 (local.get $x)) (local.get $q2))))
+            (v128.load32_splat offset=136 (local.get $s)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=320 (local.get $x)) (local.get $q3))))
+            (v128.load32_splat offset=144 (local.get $s)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=448 (local.get $x)) (local.get $q4))))
+            (v128.load32_splat offset=152 (local.get $s)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $x)) (local.get $q1))))
+            (v128.load32_splat offset=192 (local.get $s)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=224 (local.get $x)) (local.get $q2))))
+            (v128.load32_splat offset=200 (local.get $s)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=352 (local.get $x)) (local.get $q3))))
+            (v128.load32_splat offset=208 (local.get $s)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=480 (local.get $x)) (local.get $q4))))
+            (v128.load32_splat offset=216 (local.get $s)))))
           (local.set $ta (v128.load offset=16 (local.get $ql)))
           (local.set $tb (v128.load offset=48 (local.get $ql)))
           (local.set $th (v128.load offset=16 (local.get $qh)))
@@ -453,45 +757,77 @@
                                   (v128.and (local.get $th) (local.get $m2))))
           (local.set $q4 (v128.or (v128.and (i16x8.shr_u (local.get $tb) (i32.const 4)) (local.get $m4))
                                   (v128.and (i16x8.shr_u (local.get $th) (i32.const 2)) (local.get $m2))))
-          (v128.store offset=16 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $r)) (local.get $q1))))
-          (v128.store offset=48 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=144 (local.get $r)) (local.get $q2))))
-          (v128.store offset=80 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=272 (local.get $r)) (local.get $q3))))
-          (v128.store offset=112 (local.get $out) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=400 (local.get $r)) (local.get $q4))))
-          (v128.store offset=16 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $r)) (local.get $q1))))
-          (v128.store offset=48 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=176 (local.get $r)) (local.get $q2))))
-          (v128.store offset=80 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=304 (local.get $r)) (local.get $q3))))
-          (v128.store offset=112 (local.get $o1) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=432 (local.get $r)) (local.get $q4))))
-          (v128.store offset=16 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $r)) (local.get $q1))))
-          (v128.store offset=48 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=208 (local.get $r)) (local.get $q2))))
-          (v128.store offset=80 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=336 (local.get $r)) (local.get $q3))))
-          (v128.store offset=112 (local.get $o2) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=464 (local.get $r)) (local.get $q4))))
-          (v128.store offset=16 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $r)) (local.get $q1))))
-          (v128.store offset=48 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=240 (local.get $r)) (local.get $q2))))
-          (v128.store offset=80 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=368 (local.get $r)) (local.get $q3))))
-          (v128.store offset=112 (local.get $o3) (i32x4.extadd_pairwise_i16x8_s
-            (i16x8.dot_i8x16_i7x16_s (v128.load offset=496 (local.get $r)) (local.get $q4))))
-        (local.set $ql (i32.add (local.get $ql) (i32.const 64)))
-        (local.set $qh (i32.add (local.get $qh) (i32.const 32)))
-        (local.set $r (i32.add (local.get $r) (i32.const 512)))
-        (local.set $out (i32.add (local.get $out) (i32.const 128)))
-        (local.set $o1 (i32.add (local.get $o1) (i32.const 128)))
-        (local.set $o2 (i32.add (local.get $o2) (i32.const 128)))
-        (local.set $o3 (i32.add (local.get $o3) (i32.const 128)))
-        (br_if $half (local.tee $h (i32.sub (local.get $h) (i32.const 1)))))
-      (local.set $w (i32.add (local.get $w) (i32.const 210)))
-      (br_if $super (local.tee $nsb (i32.sub (local.get $nsb) (i32.const 1)))))))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $x)) (local.get $q1))))
+            (v128.load32_splat offset=4 (local.get $s)))))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=144 (local.get $x)) (local.get $q2))))
+            (v128.load32_splat offset=12 (local.get $s)))))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=272 (local.get $x)) (local.get $q3))))
+            (v128.load32_splat offset=20 (local.get $s)))))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=400 (local.get $x)) (local.get $q4))))
+            (v128.load32_splat offset=28 (local.get $s)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $x)) (local.get $q1))))
+            (v128.load32_splat offset=68 (local.get $s)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=176 (local.get $x)) (local.get $q2))))
+            (v128.load32_splat offset=76 (local.get $s)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=304 (local.get $x)) (local.get $q3))))
+            (v128.load32_splat offset=84 (local.get $s)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=432 (local.get $x)) (local.get $q4))))
+            (v128.load32_splat offset=92 (local.get $s)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $x)) (local.get $q1))))
+            (v128.load32_splat offset=132 (local.get $s)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=208 (local.get $x)) (local.get $q2))))
+            (v128.load32_splat offset=140 (local.get $s)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=336 (local.get $x)) (local.get $q3))))
+            (v128.load32_splat offset=148 (local.get $s)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=464 (local.get $x)) (local.get $q4))))
+            (v128.load32_splat offset=156 (local.get $s)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $x)) (local.get $q1))))
+            (v128.load32_splat offset=196 (local.get $s)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=240 (local.get $x)) (local.get $q2))))
+            (v128.load32_splat offset=204 (local.get $s)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=368 (local.get $x)) (local.get $q3))))
+            (v128.load32_splat offset=212 (local.get $s)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s
+            (i32x4.extadd_pairwise_i16x8_s
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=496 (local.get $x)) (local.get $q4))))
+            (v128.load32_splat offset=220 (local.get $s)))))
+          (local.set $ql (i32.add (local.get $ql) (i32.const 64)))
+          (local.set $qh (i32.add (local.get $qh) (i32.const 32)))
+          (local.set $x (i32.add (local.get $x) (i32.const 512)))
+          (local.set $s (i32.add (local.get $s) (i32.const 32)))
+          (br_if $half (local.tee $h (i32.sub (local.get $h) (i32.const 1)))))
+        ;; the halves moved s by 64 bytes; the next super-block's scales start 256 bytes on
+        (local.set $s (i32.add (local.get $s) (i32.const 192)))
+        (local.set $w (i32.add (local.get $w) (i32.const 210)))
+        (br_if $super (local.tee $nsb (i32.sub (local.get $nsb) (i32.const 1)))))))
+    (call $store4 (local.get $out) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3))))

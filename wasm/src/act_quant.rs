@@ -1,22 +1,25 @@
 //! Activation quantisation: f32 rows → int8 blocks of 32, the `x` side of the integer dot products.
 //!
-//! One layout serves every weight type. For `n` token rows of `k` values (k a multiple of 32, nb = k/32),
-//! starting at byte offset `base`:
+//! One layout serves every weight type. For `n` token rows of `k` values (k a multiple of 32,
+//! nb = k/32 blocks, ng = ⌈nb/4⌉ groups of four blocks), starting at byte offset `base`:
 //!
 //!   qs   i8  [n][nb][32]  q = round_even(x / d), in −127..=127 (never −128: |q| must fit 7 bits).
 //!                         Tokens in full tiles of four (t < 4·⌊n/4⌋) are interleaved block by block —
 //!                         tile g, block b, token t%4 at g·4·k + b·128 + (t%4)·32 — so that four-token
 //!                         loops reach every token at a constant offset; the remaining tokens are
 //!                         contiguous (t·k + b·32).
-//!   d    f32 [n][nb]      d = max|x| / 127 per block of 32
-//!   off  f32 [n][nb]      −8 · d · Σ q per block: Q4_0 stores q + 8, whose dot needs this correction
-//!   s16  i32 [n][k/16]    Σ q per 16 values (Q6_K's −32 offset; its scales cover 16 values)
+//!   d    f32 [n][4·ng]    d = max|x| / 127 per block of 32 (padding lanes 0)
+//!   off  f32 [n][4·ng]    −8 · d · Σ q per block: Q4_0 stores q + 8, whose dot needs this correction
+//!   dt   f32 [tiles][ng][4][4]  d of full tiles, per group: token i's four block scales at +16·i
+//!   ot   f32 [tiles][ng][4][4]  off of full tiles, likewise
+//!   s16  i32 [n][2·nb]    Σ q per 16 values (Q6_K's −32 offset; its scales cover 16 values)
 //!   s32  i32 [n][nb]      Σ q per 32 values (Q4_K's mins)
 //!
-//! Total: n·k·13/8 bytes. Scales per 32 values (ggml's Q8_0 granularity) for the K-quant types too: their
-//! products then carry the same small rounding as Q4_0/Q8_0 rather than ggml's Q8_K (one per 256 values).
+//! At most 2·n·k + 64·n bytes. Scales per 32 values (ggml's Q8_0 granularity) for the K-quant types
+//! too: their products then carry the same small rounding as Q4_0/Q8_0 rather than ggml's Q8_K (one
+//! scale per 256 values).
 
-use crate::job::{split, Desc};
+use crate::job::{Chunks, Desc};
 use crate::simd::*;
 use core::arch::wasm32::*;
 
@@ -29,11 +32,15 @@ pub const TILE: usize = 4;
 #[derive(Clone, Copy)]
 pub struct ActLayout {
     nb: usize,
+    /// blocks rounded up to whole groups of four
+    nbp: usize,
     /// tokens in full tiles
     full: usize,
     rec: usize,
     d: usize,
     off: usize,
+    dt: usize,
+    ot: usize,
     s16: usize,
     s32: usize,
 }
@@ -41,11 +48,26 @@ pub struct ActLayout {
 impl ActLayout {
     pub fn new(base: usize, k: usize, n: usize) -> ActLayout {
         let nb = k / 32;
+        let nbp = (nb + 3) / 4 * 4;
+        let full = n / TILE * TILE;
         let d = base + n * nb * REC;
-        let off = d + n * nb * 4;
-        let s16 = off + n * nb * 4;
+        let off = d + n * nbp * 4;
+        let dt = off + n * nbp * 4;
+        let ot = dt + full * nbp * 4;
+        let s16 = ot + full * nbp * 4;
         let s32 = s16 + n * nb * 8;
-        ActLayout { nb, full: n / TILE * TILE, rec: base, d, off, s16, s32 }
+        ActLayout {
+            nb,
+            nbp,
+            full,
+            rec: base,
+            d,
+            off,
+            dt,
+            ot,
+            s16,
+            s32,
+        }
     }
     /// int8 values of token `t`, block `b`. From a full tile's first token, token t+i of that tile is at
     /// +32·i and block b+1 at +128; from any other token, block b+1 is at +32.
@@ -58,15 +80,25 @@ impl ActLayout {
         };
         (self.rec + off) as *const u8
     }
-    /// f32 scales of token `t`, one per 32 values
+    /// f32 scales of token `t`, one per block (padded to whole groups with zeros)
     #[inline(always)]
     pub fn d(&self, t: usize) -> *const f32 {
-        (self.d + t * self.nb * 4) as *const f32
+        (self.d + t * self.nbp * 4) as *const f32
     }
-    /// Q4_0 offset corrections of token `t`, one per 32 values
+    /// Q4_0 offset corrections of token `t`, one per block (padded with zeros)
     #[inline(always)]
     pub fn off(&self, t: usize) -> *const f32 {
-        (self.off + t * self.nb * 4) as *const f32
+        (self.off + t * self.nbp * 4) as *const f32
+    }
+    /// Tile copy of d for the full tile holding token `t`, from block `b` (a multiple of four).
+    #[inline(always)]
+    pub fn dt(&self, t: usize, b: usize) -> *const f32 {
+        (self.dt + (t / TILE) * TILE * self.nbp * 4 + b * TILE * 4) as *const f32
+    }
+    /// Tile copy of off, as [`ActLayout::dt`].
+    #[inline(always)]
+    pub fn ot(&self, t: usize, b: usize) -> *const f32 {
+        (self.ot + (t / TILE) * TILE * self.nbp * 4 + b * TILE * 4) as *const f32
     }
     /// i32 sums per 16 values of token `t`
     #[inline(always)]
@@ -113,28 +145,38 @@ unsafe fn quad_sums(b: v128) -> v128 {
 
 /// OP_QUANT: [op, x: f32 [n][k], n, k, dst]. Splits token rows.
 #[inline(never)]
-pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
+pub unsafe fn job(d: Desc, _tid: usize, nth: usize) {
     let (x, n, k) = (d.u(1), d.u(2), d.u(3));
     let lay = ActLayout::new(d.u(4), k, n);
-    let (t0, t1) = split(n, tid, nth, 1);
-    for t in t0..t1 {
-        let xr = (x + t * k * 4) as *const f32;
-        let (ds, off) = (lay.d(t) as *mut f32, lay.off(t) as *mut f32);
-        let (s16, s32) = (lay.s16(t) as *mut i32, lay.s32(t) as *mut i32);
-        for b in 0..k / 32 {
-            let xb = xr.add(b * 32);
-            let scale = amax32(xb) / 127.0;
-            let id = f32x4_splat(if scale != 0.0 { 1.0 / scale } else { 0.0 });
-            let (q0, q1) = (quant16(xb, id), quant16(xb.add(16), id));
-            let rec = lay.rec(t, b) as *mut u8;
-            store(rec, q0);
-            store(rec.add(16), q1);
-            let (a, c) = (hsum_i32(quad_sums(q0)), hsum_i32(quad_sums(q1)));
-            *ds.add(b) = scale;
-            *off.add(b) = (-8.0 * (a + c) as f32) * scale;
-            *s16.add(2 * b) = a;
-            *s16.add(2 * b + 1) = c;
-            *s32.add(b) = a + c;
+    let work = Chunks::new(d, n, nth, 1);
+    while let Some((t0, t1)) = work.next() {
+        for t in t0..t1 {
+            let xr = (x + t * k * 4) as *const f32;
+            let (ds, off) = (lay.d(t) as *mut f32, lay.off(t) as *mut f32);
+            let (s16, s32) = (lay.s16(t) as *mut i32, lay.s32(t) as *mut i32);
+            for b in 0..lay.nbp {
+                let (mut scale, mut correction) = (0.0f32, 0.0f32);
+                if b < lay.nb {
+                    let xb = xr.add(b * 32);
+                    scale = amax32(xb) / 127.0;
+                    let id = f32x4_splat(if scale != 0.0 { 1.0 / scale } else { 0.0 });
+                    let (q0, q1) = (quant16(xb, id), quant16(xb.add(16), id));
+                    let rec = lay.rec(t, b) as *mut u8;
+                    store(rec, q0);
+                    store(rec.add(16), q1);
+                    let (a, c) = (hsum_i32(quad_sums(q0)), hsum_i32(quad_sums(q1)));
+                    correction = (-8.0 * (a + c) as f32) * scale;
+                    *s16.add(2 * b) = a;
+                    *s16.add(2 * b + 1) = c;
+                    *s32.add(b) = a + c;
+                }
+                *ds.add(b) = scale;
+                *off.add(b) = correction;
+                if t < lay.full {
+                    *(lay.dt(t, b - b % 4) as *mut f32).add((t % TILE) * 4 + b % 4) = scale;
+                    *(lay.ot(t, b - b % 4) as *mut f32).add((t % TILE) * 4 + b % 4) = correction;
+                }
+            }
         }
     }
 }

@@ -9,9 +9,10 @@
 //! Work items are (token, head) pairs, split into contiguous ranges over threads; each thread keeps its
 //! scores in its own scratch area of `ctx` f32.
 
-use crate::job::{split, Desc};
-use crate::softmax::softmax_row;
+use crate::job::{Chunks, Desc};
+use crate::math::Exp;
 use crate::simd::*;
+use crate::softmax::softmax_row;
 use core::arch::wasm32::*;
 
 /// OP_ATTENTION: [op, out: f32 [n][heads·hd], q: f32 [n][heads·hd], k, v, n, slot: i32 [n], pos: i32 [n],
@@ -25,21 +26,24 @@ pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
     let (layers, ctx, kv_dim, layer) = (d.u(12), d.u(13), d.u(14), d.u(15));
     let scores = (d.u(16) + tid * d.u(17)) as *mut f32;
     let group = (heads / kv_heads).max(1);
-    let (i0, i1) = split(n * heads, tid, nth, 1);
-    for item in i0..i1 {
-        let (i, h) = (item / heads, item % heads);
-        let slot = *slots.add(i) as usize;
-        let last = *poss.add(i) as usize;
-        let kvh = h / group;
-        let base = ((slot * layers + layer) * ctx) * kv_dim + kvh * hd;
-        let qv = (q + (i * heads + h) * hd * 4) as *const f32;
-        for t in 0..=last {
-            let kr = (kc + (base + t * kv_dim) * 4) as *const f32;
-            *scores.add(t) = dot(qv, kr, hd) * scale;
+    let work = Chunks::new(d, n * heads, nth, 1);
+    let e = Exp::new(d.consts());
+    while let Some((i0, i1)) = work.next() {
+        for item in i0..i1 {
+            let (i, h) = (item / heads, item % heads);
+            let slot = *slots.add(i) as usize;
+            let last = *poss.add(i) as usize;
+            let kvh = h / group;
+            let base = ((slot * layers + layer) * ctx) * kv_dim + kvh * hd;
+            let qv = (q + (i * heads + h) * hd * 4) as *const f32;
+            for t in 0..=last {
+                let kr = (kc + (base + t * kv_dim) * 4) as *const f32;
+                *scores.add(t) = dot(qv, kr, hd) * scale;
+            }
+            softmax_row(scores, last + 1, &e);
+            let o = (out + (i * heads + h) * hd * 4) as *mut f32;
+            weighted_sum(o, scores, (vc + base * 4) as *const f32, kv_dim, last + 1, hd);
         }
-        softmax_row(scores, last + 1);
-        let o = (out + (i * heads + h) * hd * 4) as *mut f32;
-        weighted_sum(o, scores, (vc + base * 4) as *const f32, kv_dim, last + 1, hd);
     }
 }
 
@@ -48,7 +52,10 @@ unsafe fn dot(a: *const f32, b: *const f32, len: usize) -> f32 {
     let mut acc = f32x4_splat(0.0);
     let mut j = 0;
     while j + 4 <= len {
-        acc = f32x4_add(acc, f32x4_mul(v128_load(a.add(j) as *const v128), v128_load(b.add(j) as *const v128)));
+        acc = f32x4_add(
+            acc,
+            f32x4_mul(v128_load(a.add(j) as *const v128), v128_load(b.add(j) as *const v128)),
+        );
         j += 4;
     }
     let mut tail = 0.0f32;

@@ -4,18 +4,19 @@
 //! rounded in the same order as the C code (which ggml builds without FMA contraction).
 //! Layouts are those of [`crate::matmul_quant`] (Q4_0/Q8_0 repacked per row, K types as in GGUF).
 
-use crate::f16::{f16_to_f32, f16x4_to_f32x4};
-use crate::job::{split, Desc, TYPE_F16, TYPE_F32, TYPE_Q4_0, TYPE_Q4_K, TYPE_Q6_K, TYPE_Q8_0};
+use crate::f16::{f16_to_f32, F16};
+use crate::job::{Chunks, Desc, TYPE_F16, TYPE_F32, TYPE_Q4_0, TYPE_Q4_K, TYPE_Q6_K, TYPE_Q8_0};
+use crate::probe::repacked_row_bytes;
 use crate::simd::*;
 use core::arch::wasm32::*;
 
-/// Row bytes of a `cols`-wide row of weight type `t` (0 for unknown types).
+/// Bytes between rows of a `cols`-wide weight of type `t` as stored here (0 for unknown types).
 pub fn row_bytes(t: u32, cols: usize) -> usize {
     match t {
         TYPE_F32 => cols * 4,
         TYPE_F16 => cols * 2,
-        TYPE_Q4_0 => cols / 32 * 18,
-        TYPE_Q8_0 => cols / 32 * 34,
+        TYPE_Q4_0 => repacked_row_bytes((cols / 32) as u32, 16) as usize,
+        TYPE_Q8_0 => repacked_row_bytes((cols / 32) as u32, 32) as usize,
         TYPE_Q4_K => cols / 256 * 144,
         TYPE_Q6_K => cols / 256 * 210,
         _ => 0,
@@ -25,34 +26,37 @@ pub fn row_bytes(t: u32, cols: usize) -> usize {
 /// OP_EMBED: [op, type, w, cols, tokens: i32 [n], n, out: f32 [n][cols]]. Splits tokens. The host has
 /// checked every token id against the table's rows. Returns false for an unknown type.
 #[inline(never)]
-pub unsafe fn job(d: Desc, tid: usize, nth: usize) -> bool {
+pub unsafe fn job(d: Desc, _tid: usize, nth: usize) -> bool {
     let (t, w, cols, tokens, n, out) = (d.u(1) as u32, d.u(2), d.u(3), d.u(4) as *const i32, d.u(5), d.u(6));
     let rb = row_bytes(t, cols);
     if rb == 0 {
         return false;
     }
-    let (i0, i1) = split(n, tid, nth, 1);
-    for i in i0..i1 {
-        let row = (w + *tokens.add(i) as usize * rb) as *const u8;
-        let y = (out + i * cols * 4) as *mut f32;
-        match t {
-            TYPE_F32 => core::ptr::copy_nonoverlapping(row as *const f32, y, cols),
-            TYPE_F16 => row_f16(row, y, cols),
-            TYPE_Q4_0 => row_q4_0(row, y, cols / 32),
-            TYPE_Q8_0 => row_q8_0(row, y, cols / 32),
-            TYPE_Q4_K => row_q4_k(row, y, cols / 256),
-            _ => row_q6_k(row, y, cols / 256),
+    let work = Chunks::new(d, n, nth, 1);
+    while let Some((i0, i1)) = work.next() {
+        for i in i0..i1 {
+            let row = (w + *tokens.add(i) as usize * rb) as *const u8;
+            let y = (out + i * cols * 4) as *mut f32;
+            match t {
+                TYPE_F32 => core::ptr::copy_nonoverlapping(row as *const f32, y, cols),
+                TYPE_F16 => row_f16(row, y, cols, d.consts()),
+                TYPE_Q4_0 => row_q4_0(row, y, cols / 32, d.consts()),
+                TYPE_Q8_0 => row_q8_0(row, y, cols / 32),
+                TYPE_Q4_K => row_q4_k(row, y, cols / 256, d.consts()),
+                _ => row_q6_k(row, y, cols / 256),
+            }
         }
     }
     true
 }
 
-unsafe fn row_f16(row: *const u8, y: *mut f32, cols: usize) {
+unsafe fn row_f16(row: *const u8, y: *mut f32, cols: usize, k: Consts) {
+    let f16 = F16::new(k);
     let mut c = 0;
     while c + 8 <= cols {
         let h = load(row.add(c * 2));
-        v128_store(y.add(c) as *mut v128, f16x4_to_f32x4(u32x4_extend_low_u16x8(h)));
-        v128_store(y.add(c + 4) as *mut v128, f16x4_to_f32x4(u32x4_extend_high_u16x8(h)));
+        v128_store(y.add(c) as *mut v128, f16.to_f32x4(u32x4_extend_low_u16x8(h)));
+        v128_store(y.add(c + 4) as *mut v128, f16.to_f32x4(u32x4_extend_high_u16x8(h)));
         c += 8;
     }
     while c < cols {
@@ -61,22 +65,24 @@ unsafe fn row_f16(row: *const u8, y: *mut f32, cols: usize) {
     }
 }
 
-/// 16 bytes → four i32x4 of their values (unsigned when `signed` is false).
+/// 16 bytes → four i32x4 of their values, as signed bytes. Callers pass nibbles (0..16) or int8; sign
+/// extension also keeps LLVM 14 from turning the int→f32 conversion into an unsigned one, which it would
+/// scalarise.
 #[inline(always)]
-unsafe fn widen(b: v128, signed: bool) -> [v128; 4] {
-    if signed {
-        let (lo, hi) = (i16x8_extend_low_i8x16(b), i16x8_extend_high_i8x16(b));
-        [i32x4_extend_low_i16x8(lo), i32x4_extend_high_i16x8(lo), i32x4_extend_low_i16x8(hi), i32x4_extend_high_i16x8(hi)]
-    } else {
-        let (lo, hi) = (u16x8_extend_low_u8x16(b), u16x8_extend_high_u8x16(b));
-        [u32x4_extend_low_u16x8(lo), u32x4_extend_high_u16x8(lo), u32x4_extend_low_u16x8(hi), u32x4_extend_high_u16x8(hi)]
-    }
+unsafe fn widen(b: v128) -> [v128; 4] {
+    let (lo, hi) = (i16x8_extend_low_i8x16(b), i16x8_extend_high_i8x16(b));
+    [
+        i32x4_extend_low_i16x8(lo),
+        i32x4_extend_high_i16x8(lo),
+        i32x4_extend_low_i16x8(hi),
+        i32x4_extend_high_i16x8(hi),
+    ]
 }
 
 /// y[0..16] = (f32(q_k) · mul) − sub for the 16 byte values of `b`.
 #[inline(always)]
-unsafe fn store16(y: *mut f32, b: v128, signed: bool, offset: i32, mul: f32, sub: f32) {
-    let q = widen(b, signed);
+unsafe fn store16(y: *mut f32, b: v128, offset: i32, mul: f32, sub: f32) {
+    let q = widen(b);
     for k in 0..4 {
         let v = f32x4_convert_i32x4(i32x4_sub(q[k], i32x4_splat(offset)));
         let v = f32x4_sub(f32x4_mul(v, f32x4_splat(mul)), f32x4_splat(sub));
@@ -84,23 +90,26 @@ unsafe fn store16(y: *mut f32, b: v128, signed: bool, offset: i32, mul: f32, sub
     }
 }
 
-/// Repacked Q4_0 row: qs [nb][16], d [nb] f16. value = (q − 8)·d.
-unsafe fn row_q4_0(row: *const u8, y: *mut f32, nb: usize) {
-    let m = u8x16_splat(0x0f);
+/// Repacked Q4_0 row: groups of [4 f32 d][4 × 16 B nibbles]. value = (q − 8)·d.
+unsafe fn row_q4_0(row: *const u8, y: *mut f32, nb: usize, k: Consts) {
+    let m = k.u8(0x0f);
     for b in 0..nb {
-        let d = f16_to_f32((row.add(nb * 16 + b * 2) as *const u16).read_unaligned());
-        let q = load(row.add(b * 16));
-        store16(y.add(b * 32), v128_and(q, m), false, 8, d, 0.0);
-        store16(y.add(b * 32 + 16), v128_and(u16x8_shr(q, 4), m), false, 8, d, 0.0);
+        let g = row.add((b / 4) * 80);
+        let d = *(g as *const f32).add(b % 4);
+        let q = load(g.add(16 + (b % 4) * 16));
+        store16(y.add(b * 32), v128_and(q, m), 8, d, 0.0);
+        store16(y.add(b * 32 + 16), v128_and(u16x8_shr(q, 4), m), 8, d, 0.0);
     }
 }
 
-/// Repacked Q8_0 row: qs [nb][32], d [nb] f16. value = q·d.
+/// Repacked Q8_0 row: groups of [4 f32 d][4 × 32 B int8]. value = q·d.
 unsafe fn row_q8_0(row: *const u8, y: *mut f32, nb: usize) {
     for b in 0..nb {
-        let d = f16_to_f32((row.add(nb * 32 + b * 2) as *const u16).read_unaligned());
-        store16(y.add(b * 32), load(row.add(b * 32)), true, 0, d, 0.0);
-        store16(y.add(b * 32 + 16), load(row.add(b * 32 + 16)), true, 0, d, 0.0);
+        let g = row.add((b / 4) * 144);
+        let d = *(g as *const f32).add(b % 4);
+        let q = g.add(16 + (b % 4) * 32);
+        store16(y.add(b * 32), load(q), 0, d, 0.0);
+        store16(y.add(b * 32 + 16), load(q.add(16)), 0, d, 0.0);
     }
 }
 
@@ -110,13 +119,16 @@ unsafe fn scale_min_k4(j: usize, q: *const u8) -> (u8, u8) {
     if j < 4 {
         (*q.add(j) & 63, *q.add(j + 4) & 63)
     } else {
-        ((*q.add(j + 4) & 0xf) | ((*q.add(j - 4) >> 6) << 4), (*q.add(j + 4) >> 4) | ((*q.add(j) >> 6) << 4))
+        (
+            (*q.add(j + 4) & 0xf) | ((*q.add(j - 4) >> 6) << 4),
+            (*q.add(j + 4) >> 4) | ((*q.add(j) >> 6) << 4),
+        )
     }
 }
 
 /// GGUF Q4_K row. value = (d·sc)·q − (dmin·m).
-unsafe fn row_q4_k(row: *const u8, y: *mut f32, nsb: usize) {
-    let m = u8x16_splat(0x0f);
+unsafe fn row_q4_k(row: *const u8, y: *mut f32, nsb: usize, k: Consts) {
+    let m = k.u8(0x0f);
     for sb in 0..nsb {
         let blk = row.add(sb * 144);
         let d = f16_to_f32((blk as *const u16).read_unaligned());
@@ -129,8 +141,8 @@ unsafe fn row_q4_k(row: *const u8, y: *mut f32, nsb: usize) {
             let yc = y.add(sb * 256 + 64 * c);
             for half in 0..2 {
                 let q = load(qs.add(32 * c + 16 * half));
-                store16(yc.add(16 * half), v128_and(q, m), false, 0, d1, mn1);
-                store16(yc.add(32 + 16 * half), v128_and(u16x8_shr(q, 4), m), false, 0, d2, mn2);
+                store16(yc.add(16 * half), v128_and(q, m), 0, d1, mn1);
+                store16(yc.add(32 + 16 * half), v128_and(u16x8_shr(q, 4), m), 0, d2, mn2);
             }
         }
     }

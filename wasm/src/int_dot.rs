@@ -11,19 +11,26 @@
 //! The relaxed instruction's second operand must stay in 0..=127 for the result to be the same exact
 //! integer on every CPU: weight nibbles (Q4_0, Q4_K), 6-bit quants (Q6_K) and |x| (Q8_0) do.
 //!
-//! Q4_0 and Q8_0 are fused (integer and float work in one pass, returning f32 dot products); Q4_K and
-//! Q6_K write i32x4 partials per sub-block for [`crate::matmul_quant`]'s float stage.
+//! Q4_0 and Q8_0 are fused: integer and float work in one pass over a row, returning f32 dot products.
+//! Rows come repacked at upload as groups of [four f32 scales d_w][four blocks' quants] (a last partial
+//! group with zero scales). Per group the kernels form s = d_w · d_x and for Q4_0 (quants stored as
+//! q + 8, taken here as unsigned 0..15) sum d_w · off with the activations' offset terms
+//! off = −8·d_x·Σq; per block k they add f32(lanes) · s[k]. Result: hsum(acc) + hsum(offset sum).
+//! Q4_K and Q6_K likewise add f32(lanes) · s per sub-block (32 or 16 values), their combined scales s
+//! precomputed by [`crate::kquant_scales`] (d, the 6/8-bit sub-block scales and d_x in one f32; the
+//! mins and −32 offsets are summed there too).
 //!
 //! Activations come as 32 int8 values per (token, block) ([`crate::act_quant`]). One-token functions
-//! walk them at 32 B per block; four-token functions walk an interleaved tile at 128 B per block, token i
-//! at +32·i. Combined scales s = d_w·d_x are f32 per block (one token) or [block][4] (four tokens).
+//! walk them at 32 B per block with per-block d_x (and off) arrays; four-token functions walk an
+//! interleaved tile at 128 B per block, token i at +32·i, with the tile copies dt/ot (per group, token
+//! i's four scales at +16·i).
 //!
 //! | fn         | weights (per block)                               | result                           |
 //! |------------|---------------------------------------------------|----------------------------------|
-//! | q4_0_{1,4} | 16 B nibbles (repacked row: quants of all blocks) | f32 Σ_b lanes·s_b (q in 0..16)   |
-//! | q8_0_{1,4} | 32 B int8 (repacked row)                          | f32 Σ_b lanes·s_b                |
-//! | q4_k_{1,4} | 144 B GGUF super-block, nibbles at +16            | 8 i32x4 per super-block (per 32) |
-//! | q6_k_{1,4} | 210 B GGUF super-block, ql +0, qh +128            | 16 i32x4 per super-block (per 16)|
+//! | q4_0_{1,4} | groups: 4 f32 scales, 4 × 16 B nibbles (80 B)     | f32 row · token                  |
+//! | q8_0_{1,4} | groups: 4 f32 scales, 4 × 32 B int8 (144 B)       | f32 row · token                  |
+//! | q4_k_{1,4} | 144 B GGUF super-block, nibbles at +16            | f32 Σ lanes·s (8 s per super-block)|
+//! | q6_k_{1,4} | 210 B GGUF super-block, ql +0, qh +128            | f32 Σ lanes·s (16 s per super-block)|
 
 use crate::act_quant::{REC, TILE};
 use crate::simd::*;
@@ -32,94 +39,105 @@ use core::arch::wasm32::*;
 #[link(wasm_import_module = "relaxed")]
 extern "C" {
     #[link_name = "q4_0_1"]
-    fn relaxed_q4_0_1(w: *const u8, r: *const u8, s: *const f32, nb: usize) -> f32;
+    fn relaxed_q4_0_1(w: *const u8, x: *const u8, dx: *const f32, off: *const f32, nb: usize) -> f32;
     #[link_name = "q4_0_4"]
-    fn relaxed_q4_0_4(w: *const u8, r: *const u8, s: *const f32, nb: usize, out: *mut f32);
+    fn relaxed_q4_0_4(w: *const u8, x: *const u8, dt: *const f32, ot: *const f32, nb: usize, out: *mut f32);
     #[link_name = "q8_0_1"]
-    fn relaxed_q8_0_1(w: *const u8, r: *const u8, s: *const f32, nb: usize) -> f32;
+    fn relaxed_q8_0_1(w: *const u8, x: *const u8, dx: *const f32, nb: usize) -> f32;
     #[link_name = "q8_0_4"]
-    fn relaxed_q8_0_4(w: *const u8, r: *const u8, s: *const f32, nb: usize, out: *mut f32);
+    fn relaxed_q8_0_4(w: *const u8, x: *const u8, dt: *const f32, nb: usize, out: *mut f32);
     #[link_name = "q4_k_1"]
-    fn relaxed_q4_k_1(w: *const u8, r: *const u8, nsb: usize, out: *mut u8);
+    fn relaxed_q4_k_1(w: *const u8, x: *const u8, s: *const f32, nsb: usize) -> f32;
     #[link_name = "q4_k_4"]
-    fn relaxed_q4_k_4(w: *const u8, r: *const u8, nsb: usize, out: *mut u8, os: usize);
+    fn relaxed_q4_k_4(w: *const u8, x: *const u8, s: *const f32, nsb: usize, out: *mut f32);
     #[link_name = "q6_k_1"]
-    fn relaxed_q6_k_1(w: *const u8, r: *const u8, nsb: usize, out: *mut u8);
+    fn relaxed_q6_k_1(w: *const u8, x: *const u8, s: *const f32, nsb: usize) -> f32;
     #[link_name = "q6_k_4"]
-    fn relaxed_q6_k_4(w: *const u8, r: *const u8, nsb: usize, out: *mut u8, os: usize);
+    fn relaxed_q6_k_4(w: *const u8, x: *const u8, s: *const f32, nsb: usize, out: *mut f32);
 }
 
-/// Fused Q4_0 dot of `nb` blocks, one token: records `r`, scales `s` [nb].
+/// Fused Q4_0 (`q4`) or Q8_0 dot of `nb` blocks (repacked row from a group start `w`) for one token:
+/// values `x`, activation scales `dx`, Q4_0 offsets `off`.
 #[inline(always)]
-pub unsafe fn q4_0_one(relaxed: bool, w: *const u8, r: *const u8, s: *const f32, nb: usize) -> f32 {
-    if relaxed {
-        relaxed_q4_0_1(w, r, s, nb)
-    } else {
-        q4_0_tile::<1>(w, r, REC, s, nb)[0]
+pub unsafe fn fused_one(
+    q4: bool,
+    relaxed: bool,
+    w: *const u8,
+    x: *const u8,
+    dx: *const f32,
+    off: *const f32,
+    nb: usize,
+    k: Consts,
+) -> f32 {
+    match (q4, relaxed) {
+        (true, true) => relaxed_q4_0_1(w, x, dx, off, nb),
+        (false, true) => relaxed_q8_0_1(w, x, dx, nb),
+        (true, false) => fused_tile::<true, 1>(w, x, REC, dx, off, nb, k)[0],
+        (false, false) => fused_tile::<false, 1>(w, x, REC, dx, off, nb, k)[0],
     }
 }
 
-/// Fused Q4_0 dot of `nb` blocks, a full tile: interleaved records `r`, scales `s` [nb][4].
+/// Fused dot for a full tile of four tokens: interleaved values `x`, tile scales `dt` / offsets `ot`.
 #[inline(always)]
-pub unsafe fn q4_0_four(relaxed: bool, w: *const u8, r: *const u8, s: *const f32, nb: usize) -> [f32; 4] {
-    if relaxed {
-        let mut out = [0.0f32; 4];
-        relaxed_q4_0_4(w, r, s, nb, out.as_mut_ptr());
-        out
-    } else {
-        q4_0_tile::<4>(w, r, TILE * REC, s, nb)
+pub unsafe fn fused_four(
+    q4: bool,
+    relaxed: bool,
+    w: *const u8,
+    x: *const u8,
+    dt: *const f32,
+    ot: *const f32,
+    nb: usize,
+    k: Consts,
+) -> [f32; 4] {
+    let mut out = [0.0f32; 4];
+    match (q4, relaxed) {
+        (true, true) => relaxed_q4_0_4(w, x, dt, ot, nb, out.as_mut_ptr()),
+        (false, true) => relaxed_q8_0_4(w, x, dt, nb, out.as_mut_ptr()),
+        (true, false) => out = fused_tile::<true, 4>(w, x, TILE * REC, dt, ot, nb, k),
+        (false, false) => out = fused_tile::<false, 4>(w, x, TILE * REC, dt, ot, nb, k),
+    }
+    out
+}
+
+/// Fused Q4_K (`q6` false) or Q6_K dot of `nsb` super-blocks for one token: values `x` (32 B per block),
+/// combined scales `s` (8 or 16 per super-block).
+#[inline(always)]
+pub unsafe fn k_fused_one(
+    q6: bool,
+    relaxed: bool,
+    w: *const u8,
+    x: *const u8,
+    s: *const f32,
+    nsb: usize,
+    k: Consts,
+) -> f32 {
+    match (q6, relaxed) {
+        (false, true) => relaxed_q4_k_1(w, x, s, nsb),
+        (true, true) => relaxed_q6_k_1(w, x, s, nsb),
+        (false, false) => q4_k_tile::<1>(w, x, REC, s, nsb, k)[0],
+        (true, false) => q6_k_tile::<1>(w, x, REC, s, nsb, k)[0],
     }
 }
 
-/// Fused Q8_0 dot, one token.
+/// Fused K-quant dot for a full tile: interleaved values `x`, scales [super-block][token][8 or 16].
 #[inline(always)]
-pub unsafe fn q8_0_one(relaxed: bool, w: *const u8, r: *const u8, s: *const f32, nb: usize) -> f32 {
-    if relaxed {
-        relaxed_q8_0_1(w, r, s, nb)
-    } else {
-        q8_0_tile::<1>(w, r, REC, s, nb)[0]
+pub unsafe fn k_fused_four(
+    q6: bool,
+    relaxed: bool,
+    w: *const u8,
+    x: *const u8,
+    s: *const f32,
+    nsb: usize,
+    k: Consts,
+) -> [f32; 4] {
+    let mut out = [0.0f32; 4];
+    match (q6, relaxed) {
+        (false, true) => relaxed_q4_k_4(w, x, s, nsb, out.as_mut_ptr()),
+        (true, true) => relaxed_q6_k_4(w, x, s, nsb, out.as_mut_ptr()),
+        (false, false) => out = q4_k_tile::<4>(w, x, TILE * REC, s, nsb, k),
+        (true, false) => out = q6_k_tile::<4>(w, x, TILE * REC, s, nsb, k),
     }
-}
-
-/// Fused Q8_0 dot, a full tile.
-#[inline(always)]
-pub unsafe fn q8_0_four(relaxed: bool, w: *const u8, r: *const u8, s: *const f32, nb: usize) -> [f32; 4] {
-    if relaxed {
-        let mut out = [0.0f32; 4];
-        relaxed_q8_0_4(w, r, s, nb, out.as_mut_ptr());
-        out
-    } else {
-        q8_0_tile::<4>(w, r, TILE * REC, s, nb)
-    }
-}
-
-/// Which K-quant partials to compute.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum KQuant {
-    Q4K,
-    Q6K,
-}
-
-/// K-quant partials over `nsb` super-blocks for one token (records `r`, partials at `out`).
-#[inline(always)]
-pub unsafe fn k_partials_one(kind: KQuant, relaxed: bool, w: *const u8, r: *const u8, nsb: usize, out: *mut u8) {
-    match (kind, relaxed) {
-        (KQuant::Q4K, true) => relaxed_q4_k_1(w, r, nsb, out),
-        (KQuant::Q4K, false) => q4_k_tile::<1>(w, r, REC, nsb, out, 0),
-        (KQuant::Q6K, true) => relaxed_q6_k_1(w, r, nsb, out),
-        (KQuant::Q6K, false) => q6_k_tile::<1>(w, r, REC, nsb, out, 0),
-    }
-}
-
-/// K-quant partials for a full tile (interleaved records `r`); token i's partials at `out + i·os`.
-#[inline(always)]
-pub unsafe fn k_partials_four(kind: KQuant, relaxed: bool, w: *const u8, r: *const u8, nsb: usize, out: *mut u8, os: usize) {
-    match (kind, relaxed) {
-        (KQuant::Q4K, true) => relaxed_q4_k_4(w, r, nsb, out, os),
-        (KQuant::Q4K, false) => q4_k_tile::<4>(w, r, TILE * REC, nsb, out, os),
-        (KQuant::Q6K, true) => relaxed_q6_k_4(w, r, nsb, out, os),
-        (KQuant::Q6K, false) => q6_k_tile::<4>(w, r, TILE * REC, nsb, out, os),
-    }
+    out
 }
 
 /// Regroups pair sums into the lane convention: `lo` holds pairs (0,1)..(6,7) of bytes 0..8, `hi` pairs of
@@ -165,58 +183,116 @@ unsafe fn dot_i8_i8(a0: v128, b0: v128, a1: v128, b1: v128) -> v128 {
     quads(lo, hi)
 }
 
-/// acc + f32(p)·s, the float step every fused kernel takes per block and token.
+/// Lane `K` of `v` in all four lanes.
 #[inline(always)]
-unsafe fn accumulate(acc: v128, p: v128, s: f32) -> v128 {
-    f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(p), f32x4_splat(s)))
+unsafe fn lane<const K: usize>(v: v128) -> v128 {
+    match K {
+        0 => i32x4_shuffle::<0, 0, 0, 0>(v, v),
+        1 => i32x4_shuffle::<1, 1, 1, 1>(v, v),
+        2 => i32x4_shuffle::<2, 2, 2, 2>(v, v),
+        _ => i32x4_shuffle::<3, 3, 3, 3>(v, v),
+    }
 }
 
-/// Q4_0, T tokens (token i's values at +32·i, next block at +`bs`): low nibbles are values 0..16 of a
-/// block, high nibbles values 16..32, taken as unsigned 0..16 (the caller adds the −8 offset's term).
+/// Integer lanes of the block whose quants are at `q` for token values at `x` (Q4_0: nibbles, `m` the
+/// 0x0f mask; Q8_0: int8).
 #[inline(always)]
-unsafe fn q4_0_tile<const T: usize>(w: *const u8, r: *const u8, bs: usize, s: *const f32, nb: usize) -> [f32; 4] {
-    let m = u8x16_splat(0x0f);
+unsafe fn block_lanes<const Q4: bool>(q: *const u8, x: *const u8, m: v128) -> v128 {
+    if Q4 {
+        let v = load(q);
+        dot_u8_i8(v128_and(v, m), load(x), v128_and(u16x8_shr(v, 4), m), load(x.add(16)))
+    } else {
+        dot_i8_i8(load(q), load(x), load(q.add(16)), load(x.add(16)))
+    }
+}
+
+/// The fused row dot for T tokens (T = 1: scales and offsets per block; T = 4: tile copies, token i's
+/// four at +16·i bytes of each 64-byte group). `bs`: bytes between consecutive blocks of a token's values.
+#[inline(always)]
+unsafe fn fused_tile<const Q4: bool, const T: usize>(
+    w: *const u8,
+    x: *const u8,
+    bs: usize,
+    d: *const f32,
+    off: *const f32,
+    nb: usize,
+    k: Consts,
+) -> [f32; 4] {
+    let (qb, group) = if Q4 { (16, 80) } else { (32, 144) };
+    let m = k.u8(0x0f);
     let mut acc = [f32x4_splat(0.0); T];
-    for b in 0..nb {
-        let q = load(w.add(b * 16));
-        let (lo, hi) = (v128_and(q, m), v128_and(u16x8_shr(q, 4), m));
+    let mut o = [f32x4_splat(0.0); T];
+    let mut b = 0;
+    while b < nb {
+        let g = w.add((b / 4) * group);
+        let sc = load(g);
+        let mut s = [f32x4_splat(0.0); T];
         for t in 0..T {
-            let x = r.add(b * bs + t * REC);
-            let p = dot_u8_i8(lo, load(x), hi, load(x.add(16)));
-            acc[t] = accumulate(acc[t], p, *s.add(b * T + t));
+            // one token: d/off advance one f32 per block; a tile: one 64-byte group per four blocks
+            let i = if T == 1 { b } else { b * 4 + t * 4 };
+            s[t] = f32x4_mul(sc, v128_load(d.add(i) as *const v128));
+            if Q4 {
+                o[t] = f32x4_add(o[t], f32x4_mul(sc, v128_load(off.add(i) as *const v128)));
+            }
         }
+        let q = g.add(16);
+        for t in 0..T {
+            let xt = x.add(t * REC + b * bs);
+            acc[t] = f32x4_add(
+                acc[t],
+                f32x4_mul(f32x4_convert_i32x4(block_lanes::<Q4>(q, xt, m)), lane::<0>(s[t])),
+            );
+            acc[t] = f32x4_add(
+                acc[t],
+                f32x4_mul(
+                    f32x4_convert_i32x4(block_lanes::<Q4>(q.add(qb), xt.add(bs), m)),
+                    lane::<1>(s[t]),
+                ),
+            );
+            acc[t] = f32x4_add(
+                acc[t],
+                f32x4_mul(
+                    f32x4_convert_i32x4(block_lanes::<Q4>(q.add(2 * qb), xt.add(2 * bs), m)),
+                    lane::<2>(s[t]),
+                ),
+            );
+            acc[t] = f32x4_add(
+                acc[t],
+                f32x4_mul(
+                    f32x4_convert_i32x4(block_lanes::<Q4>(q.add(3 * qb), xt.add(3 * bs), m)),
+                    lane::<3>(s[t]),
+                ),
+            );
+        }
+        b += 4;
     }
     let mut out = [0.0f32; 4];
     for t in 0..T {
-        out[t] = hsum_f32(acc[t]);
+        out[t] = hsum_f32(acc[t]) + hsum_f32(o[t]);
     }
     out
 }
 
-/// Q8_0, T tokens: 32 signed quants per block.
+/// acc + f32(lanes) · s.
 #[inline(always)]
-unsafe fn q8_0_tile<const T: usize>(w: *const u8, r: *const u8, bs: usize, s: *const f32, nb: usize) -> [f32; 4] {
-    let mut acc = [f32x4_splat(0.0); T];
-    for b in 0..nb {
-        let (w0, w1) = (load(w.add(b * 32)), load(w.add(b * 32 + 16)));
-        for t in 0..T {
-            let x = r.add(b * bs + t * REC);
-            let p = dot_i8_i8(w0, load(x), w1, load(x.add(16)));
-            acc[t] = accumulate(acc[t], p, *s.add(b * T + t));
-        }
-    }
-    let mut out = [0.0f32; 4];
-    for t in 0..T {
-        out[t] = hsum_f32(acc[t]);
-    }
-    out
+unsafe fn scaled(acc: v128, lanes: v128, s: f32) -> v128 {
+    f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(lanes), f32x4_splat(s)))
 }
 
-/// Q4_K partials: per 64 values, 32 bytes of nibbles: low nibbles are sub-block 2c (values 64c..64c+32,
-/// activation block 8·sb + 2c), high nibbles sub-block 2c+1 (block 8·sb + 2c + 1).
+/// Q4_K, T tokens (token i's values at +32·i, next block at +`bs`): per 64 values, 32 bytes of nibbles
+/// whose low nibbles are sub-block 2c (activation block 8·sb + 2c) and high nibbles sub-block 2c+1.
+/// Order: super-blocks, then c, then low before high.
 #[inline(always)]
-unsafe fn q4_k_tile<const T: usize>(w: *const u8, r: *const u8, bs: usize, nsb: usize, out: *mut u8, os: usize) {
-    let m = u8x16_splat(0x0f);
+unsafe fn q4_k_tile<const T: usize>(
+    w: *const u8,
+    x: *const u8,
+    bs: usize,
+    s: *const f32,
+    nsb: usize,
+    k: Consts,
+) -> [f32; 4] {
+    let m = k.u8(0x0f);
+    let mut acc = [f32x4_splat(0.0); T];
     for sb in 0..nsb {
         let qs = w.add(sb * 144 + 16);
         for c in 0..4 {
@@ -224,45 +300,65 @@ unsafe fn q4_k_tile<const T: usize>(w: *const u8, r: *const u8, bs: usize, nsb: 
             let (lo0, lo1) = (v128_and(w0, m), v128_and(w1, m));
             let (hi0, hi1) = (v128_and(u16x8_shr(w0, 4), m), v128_and(u16x8_shr(w1, 4), m));
             for t in 0..T {
-                let xa = r.add((sb * 8 + 2 * c) * bs + t * REC);
+                let xa = x.add((sb * 8 + 2 * c) * bs + t * REC);
                 let xb = xa.add(bs);
-                let o = out.add(t * os + (sb * 8 + 2 * c) * 16);
-                store(o, dot_u8_i8(lo0, load(xa), lo1, load(xa.add(16))));
-                store(o.add(16), dot_u8_i8(hi0, load(xb), hi1, load(xb.add(16))));
+                let st = s.add(if T == 1 { sb * 8 } else { (sb * 4 + t) * 8 } + 2 * c);
+                acc[t] = scaled(acc[t], dot_u8_i8(lo0, load(xa), lo1, load(xa.add(16))), *st);
+                acc[t] = scaled(acc[t], dot_u8_i8(hi0, load(xb), hi1, load(xb.add(16))), *st.add(1));
             }
         }
     }
+    let mut out = [0.0f32; 4];
+    for t in 0..T {
+        out[t] = hsum_f32(acc[t]);
+    }
+    out
 }
 
-/// Q6_K partials: per half (128 values) ql[64], qh[32]; for l in 0..32, values l, l+32, l+64, l+96 take
-/// the low nibble of ql[l], low nibble of ql[l+32], high nibble of ql[l], high nibble of ql[l+32], each
-/// with two more bits from qh[l] (bits 0-1, 2-3, 4-5, 6-7). q is 0..=63 (the −32 offset is applied in the
-/// float stage). Partials are written in value order, one per 16 values.
+/// Q6_K, T tokens: per half h (128 values) ql[64], qh[32]; for l in {0, 16}, the 16-value sub-blocks
+/// at values 128h + l + 32k (k = 0..4) take the low nibble of ql[l..], low nibble of ql[l+32..], high
+/// nibble of ql[l..], high nibble of ql[l+32..], each with two more bits from qh[l..] (bits 0-1, 2-3, 4-5,
+/// 6-7); q is 0..=63 (the −32 offset is in the pre-pass). Sub-block index 8h + l/16 + 2k. Order: super-
+/// blocks, h, l, k.
 #[inline(always)]
-unsafe fn q6_k_tile<const T: usize>(w: *const u8, r: *const u8, bs: usize, nsb: usize, out: *mut u8, os: usize) {
-    let m4 = u8x16_splat(0x0f);
-    let m2 = u8x16_splat(0x30);
+unsafe fn q6_k_tile<const T: usize>(
+    w: *const u8,
+    x: *const u8,
+    bs: usize,
+    s: *const f32,
+    nsb: usize,
+    k: Consts,
+) -> [f32; 4] {
+    let m4 = k.u8(0x0f);
+    let m2 = k.u8(0x30);
+    let mut acc = [f32x4_splat(0.0); T];
     for sb in 0..nsb {
         let blk = w.add(sb * 210);
         for h in 0..2 {
             let (ql, qh) = (blk.add(64 * h), blk.add(128 + 32 * h));
             for l in [0usize, 16] {
                 let (a, b, hb) = (load(ql.add(l)), load(ql.add(32 + l)), load(qh.add(l)));
-                let q1 = v128_or(v128_and(a, m4), v128_and(u16x8_shl(hb, 4), m2));
-                let q2 = v128_or(v128_and(b, m4), v128_and(u16x8_shl(hb, 2), m2));
-                let q3 = v128_or(v128_and(u16x8_shr(a, 4), m4), v128_and(hb, m2));
-                let q4 = v128_or(v128_and(u16x8_shr(b, 4), m4), v128_and(u16x8_shr(hb, 2), m2));
+                let q = [
+                    v128_or(v128_and(a, m4), v128_and(u16x8_shl(hb, 4), m2)),
+                    v128_or(v128_and(b, m4), v128_and(u16x8_shl(hb, 2), m2)),
+                    v128_or(v128_and(u16x8_shr(a, 4), m4), v128_and(hb, m2)),
+                    v128_or(v128_and(u16x8_shr(b, 4), m4), v128_and(u16x8_shr(hb, 2), m2)),
+                ];
                 let sub = 8 * h + l / 16;
                 for t in 0..T {
                     // values 128h + l + 32k live in activation block 8·sb + 4h + k, at byte l
-                    let x = r.add((sb * 8 + 4 * h) * bs + t * REC + l);
-                    let o = out.add(t * os + (sb * 16 + sub) * 16);
-                    store(o, dot16_u8_i8(q1, load(x)));
-                    store(o.add(2 * 16), dot16_u8_i8(q2, load(x.add(bs))));
-                    store(o.add(4 * 16), dot16_u8_i8(q3, load(x.add(2 * bs))));
-                    store(o.add(6 * 16), dot16_u8_i8(q4, load(x.add(3 * bs))));
+                    let xh = x.add((sb * 8 + 4 * h) * bs + t * REC + l);
+                    let st = s.add(if T == 1 { sb * 16 } else { (sb * 4 + t) * 16 } + sub);
+                    for kk in 0..4 {
+                        acc[t] = scaled(acc[t], dot16_u8_i8(q[kk], load(xh.add(kk * bs))), *st.add(2 * kk));
+                    }
                 }
             }
         }
     }
+    let mut out = [0.0f32; 4];
+    for t in 0..T {
+        out[t] = hsum_f32(acc[t]);
+    }
+    out
 }

@@ -5,7 +5,9 @@
 //! every thread calls `run(desc, tid, nth)`; each kernel splits its independent items (matrix rows, token
 //! rows, (token, head) pairs) into `nth` contiguous ranges and does range `tid`.
 
+use crate::simd::Consts;
 use crate::{act_quant, attention, dequant, elementwise, matmul_float, matmul_quant, norm, probe, rope, softmax};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 /// Does nothing: measures the cost of one synchronised dispatch.
 pub const OP_NOP: u32 = 0;
@@ -20,6 +22,7 @@ pub const OP_SOFTMAX: u32 = 9;
 pub const OP_EMBED: u32 = 10;
 pub const OP_ADD_BIAS: u32 = 11;
 pub const OP_PROBE: u32 = 12;
+pub const OP_PAIR: u32 = 13;
 
 /// Weight type codes: ggml's type ids.
 pub const TYPE_F32: u32 = 0;
@@ -28,6 +31,14 @@ pub const TYPE_Q4_0: u32 = 2;
 pub const TYPE_Q8_0: u32 = 8;
 pub const TYPE_Q4_K: u32 = 12;
 pub const TYPE_Q6_K: u32 = 14;
+
+/// The descriptor word counting claimed work (zeroed by the host before each dispatch).
+const COUNTER_WORD: usize = 30;
+/// The descriptor word the host always leaves 0.
+const ZERO_WORD: usize = 31;
+/// Chunks per thread of a job: enough for a late thread to catch up, few enough that claiming (one
+/// atomic add on a shared cache line) stays negligible.
+const CHUNKS_PER_THREAD: usize = 16;
 
 /// Read-only view of one descriptor.
 #[derive(Clone, Copy)]
@@ -39,6 +50,11 @@ impl Desc {
     pub fn u(self, i: usize) -> usize {
         unsafe { *self.0.add(i) as usize }
     }
+    /// Constant-vector builder from the always-zero word 31.
+    #[inline(always)]
+    pub fn consts(self) -> Consts {
+        Consts::new(self.u(ZERO_WORD) as u32)
+    }
     /// Word `i` reinterpreted as f32.
     #[inline(always)]
     pub fn f(self, i: usize) -> f32 {
@@ -46,7 +62,37 @@ impl Desc {
     }
 }
 
-/// The share `[start, end)` of `total` items for thread `tid` of `nth`, in whole multiples of `align`
+/// Ranges of a job's items handed out to whichever thread asks next.
+pub struct Chunks {
+    counter: *const AtomicU32,
+    total: usize,
+    chunk: usize,
+}
+
+impl Chunks {
+    /// Chunks of `total` items for `nth` threads, each a multiple of `align` items.
+    pub fn new(d: Desc, total: usize, nth: usize, align: usize) -> Chunks {
+        let per = (total + nth * CHUNKS_PER_THREAD - 1) / (nth * CHUNKS_PER_THREAD);
+        let chunk = ((per + align - 1) / align * align).max(align);
+        Chunks {
+            counter: unsafe { d.0.add(COUNTER_WORD) as *const AtomicU32 },
+            total,
+            chunk,
+        }
+    }
+    /// The next unclaimed range `[start, end)`, or None when all are taken.
+    #[inline(always)]
+    pub fn next(&self) -> Option<(usize, usize)> {
+        let start = unsafe { (*self.counter).fetch_add(self.chunk as u32, Ordering::Relaxed) } as usize;
+        if start >= self.total {
+            None
+        } else {
+            Some((start, (start + self.chunk).min(self.total)))
+        }
+    }
+}
+
+/// The fixed share `[start, end)` of `total` items for thread `tid` of `nth`, in whole multiples of `align`
 /// (the last range takes the remainder). Ranges are contiguous, disjoint and cover everything.
 #[inline(always)]
 pub fn split(total: usize, tid: usize, nth: usize, align: usize) -> (usize, usize) {
@@ -87,6 +133,7 @@ pub unsafe extern "C" fn run(desc: u32, tid: u32, nth: u32) -> u32 {
         }
         OP_ADD_BIAS => elementwise::job_add_bias(d, tid, nth),
         OP_PROBE => probe::job(d, tid, nth),
+        OP_PAIR => matmul_float::job_pair(d, tid, nth),
         _ => return 1,
     }
     0

@@ -6,17 +6,21 @@
 //!
 //! Threads: the host instantiates this module once per worker, all on the same shared memory. Each
 //! instance gets its own shadow stack (the host sets the exported `__stack_pointer`). Work is described
-//! by a small descriptor in memory ([`job`]) and each thread runs its share of it: `run(desc, tid, nth)`.
-//! Every kernel computes each output element the same way whatever `nth` is, so results do not depend on
-//! the thread count.
+//! by a small descriptor in memory ([`job`]); every thread calls `run(desc, tid, nth)` and claims chunks
+//! of the job's independent items (matrix rows, tokens, (token, head) pairs) until none are left. Every
+//! item is computed the same way whichever thread takes it, so results do not depend on the thread count.
 //!
-//! Quantised matrix products run in two stages ([`matmul_quant`]):
-//! 1. an integer stage (exact i32 dot products of weight quants with int8-quantised activations), from
-//!    this crate's simd128 code ([`int_dot`]) or from the hand-written relaxed-SIMD module
-//!    (`wasm/relaxed/relaxed_dot.wat`), which the host links in as the `relaxed` import module;
-//! 2. a float stage, written once here, that scales the integer sums.
+//! Quantised matrix products ([`matmul_quant`]) multiply weight quants with activations quantised to int8
+//! per block of 32 ([`act_quant`]) in exact integer arithmetic, then scale. The integer loops come from
+//! this crate's simd128 code ([`int_dot`]) or from the hand-written relaxed-SIMD module
+//! (`wasm/relaxed/relaxed_dot.wat`, the `relaxed` import module); both compute the same integers in the
+//! same lanes followed by the same float operations, so the two paths give bit-identical results.
 //!
-//! Because stage 1 is exact integer arithmetic, both paths give bit-identical results.
+//! Files, one kernel family each: [`act_quant`] activation quantisation, [`int_dot`] integer dot loops,
+//! [`matmul_quant`] Q4_0/Q8_0/Q4_K/Q6_K products, [`kquant_scales`] their K-quant scales, [`matmul_float`] F32/F16 products, [`dequant`] embedding
+//! rows, [`norm`] RMSNorm, [`rope`] rotary embedding, [`softmax`], [`attention`], [`elementwise`]
+//! (SiLU·mul, add, bias), [`math`] exp, [`f16`] half-precision conversion, [`probe`] upload-time repacking
+//! and the bandwidth probe, [`simd`] shared helpers, [`job`] descriptors and work sharing.
 #![no_std]
 
 mod act_quant;
@@ -26,6 +30,7 @@ mod elementwise;
 mod f16;
 mod int_dot;
 mod job;
+mod kquant_scales;
 mod math;
 mod matmul_float;
 mod matmul_quant;

@@ -5,39 +5,74 @@
 //! 2^n applied as two exact power-of-two factors so that results down to the f32 subnormals and up to
 //! overflow come out right. Error ≤ 2 ulp; x < −104 gives 0, x > 88.73 gives +inf, NaN stays NaN.
 
+use crate::simd::Consts;
 use core::arch::wasm32::*;
 
 const LOG2E: f32 = 1.442_695_f32;
 const LN2_HI: f32 = 0.693_359_4_f32; // 0x3f318000, 9 significant bits
 const LN2_LO: f32 = -2.121_944_4e-4_f32;
 
-#[inline(always)]
-unsafe fn pow2i(n: v128) -> v128 {
-    i32x4_shl(i32x4_add(n, i32x4_splat(127)), 23)
+/// The constants of [`Exp::exp4`], made once per job (see [`crate::simd::opaque`]).
+pub struct Exp {
+    hi: v128,
+    lo: v128,
+    log2e: v128,
+    ln2_hi: v128,
+    ln2_lo: v128,
+    /// Taylor coefficients 1/720 .. 1/1, highest first
+    c: [v128; 7],
+    bias: v128,
+    pub one: v128,
 }
 
-/// e^x per lane.
-#[inline(always)]
-pub unsafe fn exp4(x: v128) -> v128 {
-    let x = f32x4_max(f32x4_min(x, f32x4_splat(88.73)), f32x4_splat(-104.0));
-    let n = f32x4_nearest(f32x4_mul(x, f32x4_splat(LOG2E)));
-    let r = f32x4_sub(f32x4_sub(x, f32x4_mul(n, f32x4_splat(LN2_HI))), f32x4_mul(n, f32x4_splat(LN2_LO)));
-    let mut p = f32x4_splat(1.0 / 720.0);
-    p = f32x4_add(f32x4_mul(p, r), f32x4_splat(1.0 / 120.0));
-    p = f32x4_add(f32x4_mul(p, r), f32x4_splat(1.0 / 24.0));
-    p = f32x4_add(f32x4_mul(p, r), f32x4_splat(1.0 / 6.0));
-    p = f32x4_add(f32x4_mul(p, r), f32x4_splat(0.5));
-    p = f32x4_add(f32x4_mul(p, r), f32x4_splat(1.0));
-    p = f32x4_add(f32x4_mul(p, r), f32x4_splat(1.0));
-    // 2^n = 2^(n/2) · 2^(n − n/2): each factor is a normal f32 for n in −150..=128
-    let ni = i32x4_trunc_sat_f32x4(n);
-    let n1 = i32x4_shr(ni, 1);
-    let n2 = i32x4_sub(ni, n1);
-    f32x4_mul(f32x4_mul(p, pow2i(n1)), pow2i(n2))
-}
+impl Exp {
+    #[inline(always)]
+    pub unsafe fn new(k: Consts) -> Exp {
+        Exp {
+            hi: k.f32(88.73),
+            lo: k.f32(-104.0),
+            log2e: k.f32(LOG2E),
+            ln2_hi: k.f32(LN2_HI),
+            ln2_lo: k.f32(LN2_LO),
+            c: [
+                k.f32(1.0 / 720.0),
+                k.f32(1.0 / 120.0),
+                k.f32(1.0 / 24.0),
+                k.f32(1.0 / 6.0),
+                k.f32(0.5),
+                k.f32(1.0),
+                k.f32(1.0),
+            ],
+            bias: k.i32(127),
+            one: k.f32(1.0),
+        }
+    }
 
-/// e^x for one value (lane 0 of [`exp4`]).
-#[inline(always)]
-pub unsafe fn exp1(x: f32) -> f32 {
-    f32x4_extract_lane::<0>(exp4(f32x4_splat(x)))
+    /// e^x per lane.
+    #[inline(always)]
+    pub unsafe fn exp4(&self, x: v128) -> v128 {
+        let x = f32x4_max(f32x4_min(x, self.hi), self.lo);
+        let n = f32x4_nearest(f32x4_mul(x, self.log2e));
+        let r = f32x4_sub(f32x4_sub(x, f32x4_mul(n, self.ln2_hi)), f32x4_mul(n, self.ln2_lo));
+        let mut p = self.c[0];
+        for k in 1..7 {
+            p = f32x4_add(f32x4_mul(p, r), self.c[k]);
+        }
+        // 2^n = 2^(n/2) · 2^(n − n/2): each factor is a normal f32 for n in −150..=128
+        let ni = i32x4_trunc_sat_f32x4(n);
+        let n1 = i32x4_shr(ni, 1);
+        let n2 = i32x4_sub(ni, n1);
+        f32x4_mul(f32x4_mul(p, self.pow2i(n1)), self.pow2i(n2))
+    }
+
+    /// e^x for one value (lane 0 of [`Exp::exp4`]).
+    #[inline(always)]
+    pub unsafe fn exp1(&self, x: f32) -> f32 {
+        f32x4_extract_lane::<0>(self.exp4(f32x4_splat(x)))
+    }
+
+    #[inline(always)]
+    unsafe fn pow2i(&self, n: v128) -> v128 {
+        i32x4_shl(i32x4_add(n, self.bias), 23)
+    }
 }

@@ -31,12 +31,56 @@ pub unsafe fn hsum_i32(v: v128) -> i32 {
     i32x4_extract_lane::<0>(s).wrapping_add(i32x4_extract_lane::<1>(s))
 }
 
-/// Reduces four i32x4 partial sums to one vector of their totals: lane k = Σ lanes of `pk`.
+/// Builder of constant vectors that stay runtime values.
 ///
-/// Integer sums are exact, so it does not matter how each path spread a block's products over lanes.
+/// V8 rebuilds a `v128.const` wherever it is used, inside loops included (four instructions each), but
+/// keeps a splat of a runtime value in a register: the F16 product loop ran twice as fast once its
+/// constants came from splats. So kernels make their constant vectors once, before their loops, from
+/// `value ^ zero`, where `zero` is a descriptor word the host always leaves 0 (word 31): LLVM cannot fold
+/// it. (A volatile read of a stack copy does not work with Rust 1.63's LLVM, which folds the read into a
+/// later splat load after reusing the stack slot.)
+#[derive(Clone, Copy)]
+pub struct Consts {
+    zero: u32,
+}
+
+impl Consts {
+    pub fn new(zero: u32) -> Consts {
+        Consts { zero }
+    }
+    /// All 16 bytes `x`.
+    #[inline(always)]
+    pub unsafe fn u8(self, x: u8) -> v128 {
+        u8x16_splat(((x as u32) ^ self.zero) as u8)
+    }
+    /// All four lanes `x` (i32 bits).
+    #[inline(always)]
+    pub unsafe fn i32(self, x: u32) -> v128 {
+        u32x4_splat(x ^ self.zero)
+    }
+    /// All four lanes `x` (f32).
+    #[inline(always)]
+    pub unsafe fn f32(self, x: f32) -> v128 {
+        f32x4_splat(f32::from_bits(x.to_bits() ^ self.zero))
+    }
+}
+
+/// i32 lanes holding 0..2^23 → f32x4, exactly, with no conversion instruction: 2^23 + v read as f32,
+/// minus 2^23. LLVM 14 turns a conversion of zero- or sign-extended narrow integers into a narrow
+/// conversion that it scalarises (12 instructions); this keeps it at two.
 #[inline(always)]
-pub unsafe fn reduce4_i32(p0: v128, p1: v128, p2: v128, p3: v128) -> v128 {
-    let a = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(p0, p1), i32x4_shuffle::<2, 6, 3, 7>(p0, p1));
-    let b = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(p2, p3), i32x4_shuffle::<2, 6, 3, 7>(p2, p3));
-    i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(a, b), i32x4_shuffle::<2, 3, 6, 7>(a, b))
+pub unsafe fn small_to_f32(v: v128, k: Consts) -> v128 {
+    f32x4_sub(v128_or(v, k.i32(0x4b00_0000)), k.f32(8_388_608.0))
+}
+
+/// The 16 bytes of `v` (unsigned) → four f32x4 (bytes 0..4, 4..8, 8..12, 12..16), exactly.
+#[inline(always)]
+pub unsafe fn bytes_to_f32(v: v128, k: Consts) -> [v128; 4] {
+    let (lo, hi) = (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v));
+    [
+        small_to_f32(u32x4_extend_low_u16x8(lo), k),
+        small_to_f32(u32x4_extend_high_u16x8(lo), k),
+        small_to_f32(u32x4_extend_low_u16x8(hi), k),
+        small_to_f32(u32x4_extend_high_u16x8(hi), k),
+    ]
 }

@@ -1,6 +1,8 @@
 /**
  * Job descriptors, mirroring wasm/src/job.rs: 32 u32 words in linear memory, word 0 the op code, then
- * the op's arguments (byte offsets, counts, f32 bits). Each kernel module documents its own words.
+ * the op's arguments (byte offsets, counts, f32 bits). Each kernel module documents its own words. Word
+ * 30 is the job's work counter, zeroed here: threads claim chunks of work from it. Word 31 stays 0: the
+ * kernels build their constant vectors from it (wasm/src/simd.rs, `Consts`).
  *
  * @example
  * ```ts
@@ -14,7 +16,7 @@ export const Op = {
   /** does nothing: measures one synchronised dispatch */
   Nop: 0,
   Matmul: 1,
-  /** f32 rows → int8 records (wasm/src/act_quant.rs) */
+  /** f32 rows → int8 blocks of 32 with their scales and sums (wasm/src/act_quant.rs) */
   Quant: 2,
   RmsNorm: 4,
   Rope: 5,
@@ -26,10 +28,16 @@ export const Op = {
   AddBias: 11,
   /** read-only bandwidth probe */
   Probe: 12,
+  /** f32 rows with each group of 8 columns stored evens first (F16 matmul input) */
+  Pair: 13,
 } as const;
 
 /** Words in one descriptor. */
 export const DESC_WORDS = 32;
+/** Word counting claimed chunks of work. */
+const COUNTER_WORD = 30;
+/** Words a job may use: the last two are the work counter and the kernels' runtime zero. */
+const ARG_WORDS = COUNTER_WORD;
 /** Bytes of one descriptor. */
 export const DESC_BYTES = DESC_WORDS * 4;
 
@@ -45,7 +53,7 @@ export class F32Word {
 
 /** Writes `words` (integers, or {@link F32Word}s stored as their f32 bits) at byte offset `ptr`. */
 export function writeDesc(mem: LinearMemory, ptr: number, words: readonly (number | F32Word)[]): void {
-  if (words.length > DESC_WORDS) throw new RangeError(`descriptor of ${words.length} words > ${DESC_WORDS}`);
+  if (words.length > ARG_WORDS) throw new RangeError(`descriptor of ${words.length} words > ${ARG_WORDS}`);
   const u32 = mem.u32;
   const f32 = mem.f32;
   const base = ptr >>> 2;
@@ -54,4 +62,5 @@ export function writeDesc(mem: LinearMemory, ptr: number, words: readonly (numbe
     if (w instanceof F32Word) f32[base + i] = w.value;
     else u32[base + i] = w;
   }
+  u32[base + COUNTER_WORD] = 0;
 }

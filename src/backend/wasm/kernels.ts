@@ -21,8 +21,10 @@ export { kernelsModule };
 export interface KernelExports {
   /** runs thread `tid`'s share of the job at `desc`; 0 on success */
   run(desc: number, tid: number, nth: number): number;
-  /** in-place Q4_0/Q8_0 row repack; returns the count of −128 quant bytes */
-  repack_rows(ptr: number, rows: number, nb: number, quantBytes: number, scratch: number): number;
+  /** repacks GGUF Q4_0/Q8_0 rows from `src` to `dst`; returns 1 when some quant byte is −128 */
+  repack_q(src: number, dst: number, rows: number, nb: number, quantBytes: number): number;
+  /** bytes of one repacked Q4_0/Q8_0 row */
+  repacked_row_bytes(nb: number, quantBytes: number): number;
   /** count of f16 values with an all-ones exponent (inf/NaN) */
   f16_nonfinite(ptr: number, count: number): number;
   /** read-only pass over `bytes` at `ptr` (bandwidth probe); returns a checksum */

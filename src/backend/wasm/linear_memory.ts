@@ -23,8 +23,12 @@ export const PAGE_BYTES = 65536;
 export const MAX_PAGES = 65536;
 /** Alignment of every allocation, bytes (a cache line; also satisfies f64 and v128). */
 export const ALIGN = 64;
-/** Readable slack after every allocation, bytes: SIMD tails may load up to 48 bytes past the end. */
-export const PAD = 64;
+/**
+ * Readable slack after every allocation, bytes: the quantised kernels finish a last partial group of four
+ * blocks by reading (with zero scales) up to three blocks past a token's int8 activations, 96 bytes, which
+ * for tiny rows runs past the end of the activation buffer.
+ */
+export const PAD = 128;
 /** Memory grows at least this much at a time (16 MiB), to keep grow calls rare. */
 const MIN_GROW_PAGES = 256;
 

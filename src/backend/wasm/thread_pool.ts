@@ -8,9 +8,11 @@
  * one notifies. The main thread runs share 0 itself, then waits for Pending to reach 0. A trap in any
  * thread is counted in Failed and turned into an error on the main thread, so nothing hangs.
  *
- * Waiting spins for {@link SPIN_MS} before sleeping in Atomics.wait: on this kind of machine a sleeping
+ * Workers spin for {@link SPIN_MS} before sleeping in Atomics.wait: on this kind of machine a sleeping
  * thread takes 0.15–0.5 ms to wake, longer than a whole decode matmul, while the gaps between the jobs of
- * one forward pass are microseconds. Workers are node:worker_threads Workers because those can be
+ * one forward pass are microseconds. The caller spins less ({@link FINISH_SPIN_MS}) for the workers to
+ * finish: threads claim work in small chunks (wasm/src/job.rs), so they finish together unless one lost
+ * its core. Workers are node:worker_threads Workers because those can be
  * unref'd: an idle pool never keeps the process alive.
  *
  * @example
@@ -42,8 +44,14 @@ export const Ctl = {
   Words: 16,
 } as const;
 
-/** Spin this long (ms) before sleeping in Atomics.wait. */
+/** A worker spins this long (ms) for the next job before sleeping in Atomics.wait. */
 export const SPIN_MS = 3;
+/**
+ * The caller spins this long (ms) for the workers to finish before sleeping. Work is claimed in small
+ * chunks, so healthy threads finish within microseconds of each other; a longer wait means a worker lost
+ * its core to another process, and the caller then yields its own core rather than spin against it.
+ */
+export const FINISH_SPIN_MS = 0.2;
 /** Shadow stack per worker instance, bytes (the kernels use a few KiB). */
 export const WORKER_STACK_BYTES = 256 * 1024;
 /** Atomics.load polls between clock reads while spinning. */
@@ -62,11 +70,11 @@ export interface WorkerInit {
 /** Runs share `tid` of `nth` of the job at `desc`; returns 0 on success. */
 export type RunShare = (desc: number, tid: number, nth: number) => number;
 
-/** Waits until `ctl[index]` differs from `value` and returns the new value. */
-function waitWhileEquals(ctl: Int32Array, index: number, value: number): number {
+/** Waits until `ctl[index]` differs from `value`, spinning `spinMs` first; returns the new value. */
+function waitWhileEquals(ctl: Int32Array, index: number, value: number, spinMs: number): number {
   let now = Atomics.load(ctl, index);
   if (now !== value) return now;
-  const deadline = performance.now() + SPIN_MS;
+  const deadline = performance.now() + spinMs;
   for (;;) {
     for (let k = 0; k < SPIN_CHECK; k++) {
       now = Atomics.load(ctl, index);
@@ -87,7 +95,7 @@ export function workerLoop(ctl: Int32Array, tid: number, run: RunShare): void {
   // worker got this far (the main thread only waits for "ready"), and then wait forever.
   let seen = 0;
   for (;;) {
-    seen = waitWhileEquals(ctl, Ctl.Gen, seen);
+    seen = waitWhileEquals(ctl, Ctl.Gen, seen, SPIN_MS);
     if (Atomics.load(ctl, Ctl.Stop) !== 0) return;
     const nth = Atomics.load(ctl, Ctl.Nth);
     if (tid < nth) {
@@ -128,7 +136,17 @@ export class ThreadPool {
     const ready: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
       const stackTop = mem.alloc(WORKER_STACK_BYTES) + WORKER_STACK_BYTES;
-      const worker = new Worker(new URL("./pool_worker.ts", import.meta.url));
+      let worker: Worker;
+      try {
+        worker = new Worker(new URL("./pool_worker.ts", import.meta.url));
+      } catch (e) {
+        for (const w of workers) w.terminate();
+        // node:worker_threads reads the worker module like a file: Deno wants --allow-read for it
+        throw new WasmBackendError(
+          "unsupported",
+          `cannot start wasm worker threads (${String(e)}); run with --allow-read, or use threads: 1`,
+        );
+      }
       workers.push(worker);
       ready.push(
         new Promise<void>((resolve, reject) => {
@@ -180,7 +198,7 @@ export class ThreadPool {
       local = e;
     }
     let pending = Atomics.load(ctl, Ctl.Pending);
-    while (pending !== 0) pending = waitWhileEquals(ctl, Ctl.Pending, pending);
+    while (pending !== 0) pending = waitWhileEquals(ctl, Ctl.Pending, pending, FINISH_SPIN_MS);
     if (local !== null) throw local;
     const failed = Atomics.load(ctl, Ctl.Failed);
     if (failed !== 0) {

@@ -3,11 +3,12 @@
  * relaxed-SIMD integer dot loops where the engine has them), on a pool of threads sharing one memory.
  *
  * Execution is synchronous: each op runs to completion when called, split over the pool's threads when
- * it is big enough to pay for the synchronisation (~1 µs while the workers spin). Weights stay in their
- * GGUF type: F32, F16, Q8_0, Q4_0, Q4_K and Q6_K are read in block form by the kernels (Q4_0 and Q8_0
- * rows are repacked in place at upload, quants before scales); other types are dequantised to F32 at
- * upload. Matrix products with quantised weights quantise the activations per block to int8 first (as
- * llama.cpp does), so they differ from the reference by that rounding; everything else is f32.
+ * it is big enough to pay for the synchronisation (about 1–4 µs per op while the workers spin). Weights
+ * stay in their GGUF type: F32, F16, Q8_0, Q4_0, Q4_K and Q6_K are read in block form by the kernels
+ * (Q4_0 and Q8_0 rows are repacked at upload into groups of four f32 scales and four blocks of quants,
+ * 11 % / 6 % larger than in the file); other types are dequantised to F32 at upload. Matrix products
+ * with quantised weights quantise the activations per block of 32 to int8 first (as llama.cpp does), so
+ * they differ from the reference by that rounding; everything else is f32 (KV cache included).
  *
  * Results never depend on the thread count, the batch a token is in, or the relaxed/simd128 choice.
  *
@@ -66,6 +67,8 @@ const NATIVE_TYPES: ReadonlySet<GgmlType> = new Set([
 const PARALLEL_MIN_MACS = 1 << 16;
 /** Elements below which elementwise ops, norms and RoPE run on the calling thread alone. */
 const PARALLEL_MIN_ELEMENTS = 1 << 15;
+/** Source bytes repacked per step at upload (Q4_0/Q8_0), through a reused scratch. */
+const REPACK_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Most threads a backend starts. */
 const MAX_THREADS = 64;
 
@@ -144,11 +147,16 @@ export class WasmBackend implements Backend {
   readonly #pool: ThreadPool;
   readonly #desc: number;
   readonly #act: Scratch;
+  readonly #paired: Scratch;
   readonly #indices: Scratch;
   readonly #ropeTable: Scratch;
   readonly #scores: Scratch;
   readonly #repack: Scratch;
-  #quantCache: { t: WasmTensor; version: number; n: number; cols: number } | null = null;
+  /** what #act and #paired currently hold */
+  #prepared: Record<"quant" | "pair", { t: WasmTensor; version: number; n: number; cols: number } | null> = {
+    quant: null,
+    pair: null,
+  };
   #rope: { params: RopeParams; pos: Int32Array; ptr: number } | null = null;
   #probe: { ptr: number; bytes: number } | null = null;
   #disposed = false;
@@ -161,6 +169,7 @@ export class WasmBackend implements Backend {
     this.relaxed = relaxed;
     this.#desc = mem.alloc(128);
     this.#act = new Scratch(mem);
+    this.#paired = new Scratch(mem);
     this.#indices = new Scratch(mem);
     this.#ropeTable = new Scratch(mem);
     this.#scores = new Scratch(mem);
@@ -202,23 +211,28 @@ export class WasmBackend implements Backend {
     let ptr: number;
     let flags = 0;
     let relaxedOk = true;
-    if (native) {
+    if (native && (spec.type === GgmlType.Q4_0 || spec.type === GgmlType.Q8_0)) {
+      // rows repacked (quants, then f32 scales); GGUF bytes pass through a scratch a few rows at a time
+      const quantBytes = spec.type === GgmlType.Q4_0 ? 16 : 32;
+      const nb = cols / 32;
+      const srcRow = nb * (quantBytes + 2);
+      const stride = this.#k.repacked_row_bytes(nb, quantBytes);
+      ptr = mem.alloc(rows * stride);
+      const rowsPerChunk = Math.max(1, Math.floor(REPACK_CHUNK_BYTES / srcRow));
+      let minusOneTwentyEight = 0;
+      for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
+        const nr = Math.min(rowsPerChunk, rows - r0);
+        const scratch = this.#repack.get(nr * srcRow);
+        mem.u8.set(data.subarray(r0 * srcRow, (r0 + nr) * srcRow), scratch);
+        minusOneTwentyEight |= this.#k.repack_q(scratch, ptr + r0 * stride, nr, nb, quantBytes);
+      }
+      // a Q8_0 quant of −128 cannot be negated within a byte, which the relaxed path needs (Q4_0 bytes
+      // are nibble pairs, for which 0x80 means nothing special)
+      relaxedOk = spec.type === GgmlType.Q4_0 || minusOneTwentyEight === 0;
+    } else if (native) {
       ptr = mem.alloc(bytes);
       mem.u8.set(data.subarray(0, bytes), ptr);
-      if (spec.type === GgmlType.Q4_0 || spec.type === GgmlType.Q8_0) {
-        const quantBytes = spec.type === GgmlType.Q4_0 ? 16 : 32;
-        const nb = cols / 32;
-        const minusOnes = this.#k.repack_rows(
-          ptr,
-          rows,
-          nb,
-          quantBytes,
-          this.#repack.get(nb * (quantBytes + 2)),
-        );
-        relaxedOk = spec.type === GgmlType.Q4_0 || minusOnes === 0;
-      } else if (spec.type === GgmlType.F16 && this.#k.f16_nonfinite(ptr, count) !== 0) {
-        flags |= FLAG_F16_NONFINITE;
-      }
+      if (spec.type === GgmlType.F16 && this.#k.f16_nonfinite(ptr, count) !== 0) flags |= FLAG_F16_NONFINITE;
     } else {
       ptr = mem.alloc(count * 4);
       dequantize(spec.type, data, count, new Float32Array(mem.memory.buffer, ptr, count));
@@ -310,10 +324,13 @@ export class WasmBackend implements Backend {
     if (n === 0) return;
     const parallel = wt.rows * wt.cols * n >= PARALLEL_MIN_MACS;
     const s = wt.storage;
-    if (s === GgmlType.F32 || s === GgmlType.F16) {
+    if (s === GgmlType.F32 || (s === GgmlType.F16 && wt.flags & FLAG_F16_NONFINITE)) {
       this.#job([Op.Matmul, s, wt.ptr, wt.rows, wt.cols, xt.ptr, n, o.ptr, wt.flags], parallel);
+    } else if (s === GgmlType.F16) {
+      const paired = this.#prepare("pair", xt, n, wt.cols);
+      this.#job([Op.Matmul, s, wt.ptr, wt.rows, wt.cols, paired, n, o.ptr, wt.flags], parallel);
     } else {
-      const act = this.#quantised(xt, n, wt.cols);
+      const act = this.#prepare("quant", xt, n, wt.cols);
       const flags = wt.flags | (this.relaxed && wt.relaxedOk ? FLAG_RELAXED : 0);
       this.#job([Op.Matmul, s, wt.ptr, wt.rows, wt.cols, act, n, o.ptr, flags], parallel);
     }
@@ -506,7 +523,7 @@ export class WasmBackend implements Backend {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#pool.terminate();
-    this.#quantCache = null;
+    this.#prepared = { quant: null, pair: null };
   }
 
   /**
@@ -560,15 +577,18 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * Byte offset of x's first n rows quantised to int8 records for a matmul (2·n·cols bytes, layout in
-   * wasm/src/act_quant.rs). Reused while x is unchanged: q, k and v (or gate and up) share one input.
+   * Byte offset of x's first n rows prepared for a matmul: "quant", int8 blocks for quantised weights (at
+   * most 2·n·cols + 64·n bytes, layout in wasm/src/act_quant.rs); "pair", f32 rows with each group of 8
+   * columns stored evens first for F16 weights. Reused while x is unchanged: q, k and v (or gate and
+   * up) share one input.
    */
-  #quantised(x: WasmTensor, n: number, cols: number): number {
-    const ptr = this.#act.get(2 * n * cols);
-    const hit = this.#quantCache;
+  #prepare(kind: "quant" | "pair", x: WasmTensor, n: number, cols: number): number {
+    const ptr = kind === "quant" ? this.#act.get(2 * n * cols + 64 * n) : this.#paired.get(4 * n * cols);
+    const hit = this.#prepared[kind];
     if (hit && hit.t === x && hit.version === x.version && hit.n === n && hit.cols === cols) return ptr;
-    this.#job([Op.Quant, x.ptr, n, cols, ptr], n > 1 && n * cols >= PARALLEL_MIN_ELEMENTS);
-    this.#quantCache = { t: x, version: x.version, n, cols };
+    const parallel = n > 1 && n * cols >= PARALLEL_MIN_ELEMENTS;
+    this.#job([kind === "quant" ? Op.Quant : Op.Pair, x.ptr, n, cols, ptr], parallel);
+    this.#prepared[kind] = { t: x, version: x.version, n, cols };
     return ptr;
   }
 

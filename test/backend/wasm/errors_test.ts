@@ -23,11 +23,20 @@ Deno.test("token ids and KV placements out of range are RangeErrors, as in the r
     assert.throws(() => b.embed(out, table, Int32Array.of(-1)), RangeError);
     const cache = b.createKvCache({ layers: 2, slots: 1, ctx: 4, kvDim: 8 });
     const kv = b.alloc(8);
-    assert.throws(() => b.kvStore(cache, 0, kv, kv, 1, { slot: Int32Array.of(0), pos: Int32Array.of(4) }), RangeError);
-    assert.throws(() => b.kvStore(cache, 2, kv, kv, 1, { slot: Int32Array.of(0), pos: Int32Array.of(0) }), RangeError);
+    assert.throws(
+      () => b.kvStore(cache, 0, kv, kv, 1, { slot: Int32Array.of(0), pos: Int32Array.of(4) }),
+      RangeError,
+    );
+    assert.throws(
+      () => b.kvStore(cache, 2, kv, kv, 1, { slot: Int32Array.of(0), pos: Int32Array.of(0) }),
+      RangeError,
+    );
     const q = b.alloc(8);
     const shape = { nHeads: 1, nKvHeads: 1, headDim: 8, scale: 1 };
-    assert.throws(() => b.attention(out, q, cache, 0, 1, { slot: Int32Array.of(1), pos: Int32Array.of(0) }, shape), RangeError);
+    assert.throws(
+      () => b.attention(out, q, cache, 0, 1, { slot: Int32Array.of(1), pos: Int32Array.of(0) }, shape),
+      RangeError,
+    );
     assert.throws(() => b.gatherRows(out, kv, Int32Array.of(2), 4), RangeError);
   } finally {
     b.dispose();
@@ -37,7 +46,10 @@ Deno.test("token ids and KV placements out of range are RangeErrors, as in the r
 Deno.test("shapes that do not fit are bad_argument errors naming the operand", async () => {
   const b = await createWasmBackend({ threads: 1 });
   try {
-    const w = b.uploadWeight({ name: "w", type: GgmlType.Q8_0, dims: [64, 4] }, quantize(GgmlType.Q8_0, new Float32Array(256)));
+    const w = b.uploadWeight(
+      { name: "w", type: GgmlType.Q8_0, dims: [64, 4] },
+      quantize(GgmlType.Q8_0, new Float32Array(256)),
+    );
     assert.throws(() => b.matmul(b.alloc(4), w, b.alloc(63), 1), kind("bad_argument"));
     assert.throws(() => b.matmul(b.alloc(3), w, b.alloc(64), 1), kind("bad_argument"));
     assert.throws(() => b.matmul(b.alloc(8), w, b.alloc(128), 1.5), kind("bad_argument"));
@@ -49,8 +61,23 @@ Deno.test("shapes that do not fit are bad_argument errors naming the operand", a
     );
     const cache = b.createKvCache({ layers: 1, slots: 1, ctx: 4, kvDim: 8 });
     const shape = { nHeads: 3, nKvHeads: 2, headDim: 4, scale: 1 };
-    assert.throws(() => b.attention(b.alloc(12), b.alloc(12), cache, 0, 1, { slot: Int32Array.of(0), pos: Int32Array.of(0) }, shape), kind("bad_argument"));
-    assert.throws(() => b.rope(x, 1, 1, Int32Array.of(0), { headDim: 8, ropeDim: 7, freqBase: 1e4, neox: false }), kind("bad_argument"));
+    assert.throws(
+      () =>
+        b.attention(
+          b.alloc(12),
+          b.alloc(12),
+          cache,
+          0,
+          1,
+          { slot: Int32Array.of(0), pos: Int32Array.of(0) },
+          shape,
+        ),
+      kind("bad_argument"),
+    );
+    assert.throws(
+      () => b.rope(x, 1, 1, Int32Array.of(0), { headDim: 8, ropeDim: 7, freqBase: 1e4, neox: false }),
+      kind("bad_argument"),
+    );
     assert.throws(() => b.write(x, new Float32Array(65)), kind("bad_argument"));
     await assert.rejects(b.read(x, 65), kind("bad_argument"));
     assert.throws(() => b.rmsNorm(x, x, w, 1, 1e-5), kind("bad_argument"));

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { Backend, Tensor, Weight } from "../../../src/backend/backend.ts";
-import { dequantize, GgmlType, quantize } from "../../../src/quant/mod.ts";
+import { dequantize, type GgmlType, quantize } from "../../../src/quant/mod.ts";
 import { createInputRng } from "../conformance.ts";
 
 export { createInputRng };
@@ -52,7 +52,13 @@ export function assertSameBits(actual: Float32Array, expected: Float32Array, wha
 }
 
 /** The exact product of dequantised weights [rows, cols] with x [n, cols], as f64: out [n, rows]. */
-export function exactProduct(w: Float32Array, x: Float32Array, rows: number, cols: number, n: number): Float64Array {
+export function exactProduct(
+  w: Float32Array,
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  n: number,
+): Float64Array {
   const out = new Float64Array(n * rows);
   for (let t = 0; t < n; t++) {
     for (let r = 0; r < rows; r++) {
@@ -69,7 +75,13 @@ export function exactProduct(w: Float32Array, x: Float32Array, rows: number, col
  * (scale d = max|x|/127, so each x moves by at most d/2): Σ_blocks d/2 · Σ|w|, plus f32 rounding of the
  * sums (2⁻¹⁸ of Σ|w·x|, generous for the few thousand terms tested here).
  */
-export function int8Bound(w: Float32Array, x: Float32Array, rows: number, cols: number, n: number): Float64Array {
+export function int8Bound(
+  w: Float32Array,
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  n: number,
+): Float64Array {
   const out = new Float64Array(n * rows);
   for (let t = 0; t < n; t++) {
     const half = new Float64Array(cols / 32);
@@ -92,12 +104,19 @@ export function int8Bound(w: Float32Array, x: Float32Array, rows: number, cols: 
 }
 
 /** Asserts |actual − expected| ≤ bound element-wise, naming the first bad index. */
-export function assertWithin(actual: Float32Array, expected: Float64Array, bound: Float64Array, what: string): void {
+export function assertWithin(
+  actual: Float32Array,
+  expected: Float64Array,
+  bound: Float64Array,
+  what: string,
+): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < actual.length; i++) {
     const err = Math.abs(actual[i] - expected[i]);
     if (!(err <= bound[i])) {
-      assert.fail(`${what}: first bad index ${i}: expected ${expected[i]}, got ${actual[i]} (allowed ±${bound[i]})`);
+      assert.fail(
+        `${what}: first bad index ${i}: expected ${expected[i]}, got ${actual[i]} (allowed ±${bound[i]})`,
+      );
     }
   }
 }

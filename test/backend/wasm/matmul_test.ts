@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { createWasmBackend, relaxedSimdSupported } from "../../../src/backend/wasm/mod.ts";
 import type { WasmBackend } from "../../../src/backend/wasm/mod.ts";
-import { GgmlType } from "../../../src/quant/mod.ts";
+import { GgmlType, quantize } from "../../../src/quant/mod.ts";
 import {
   assertSameBits,
   assertWithin,
@@ -126,7 +126,11 @@ Deno.test("a token's product has the same bits alone and inside a batch", async 
       for (const t of [0, 5, 8]) {
         const single = b.alloc(rows);
         b.matmul(single, weight, tensorOf(b, xs.slice(t * cols, (t + 1) * cols)), 1);
-        assertSameBits(await b.read(single), all.slice(t * rows, (t + 1) * rows), `${GgmlType[type]} token ${t} seed ${seed}`);
+        assertSameBits(
+          await b.read(single),
+          all.slice(t * rows, (t + 1) * rows),
+          `${GgmlType[type]} token ${t} seed ${seed}`,
+        );
       }
     }
   } finally {
@@ -185,7 +189,9 @@ Deno.test("Q8_0 weights holding −128 are multiplied exactly on both paths", as
   const view = new DataView(bytes.buffer);
   for (let blk = 0; blk < rows * cols / 32; blk++) {
     view.setUint16(blk * 34, 0x2400, true); // f16 1/64
-    for (let i = 0; i < 32; i++) view.setInt8(blk * 34 + 2 + i, i % 3 === 0 ? -128 : Math.floor(rng.uniform() * 256) - 128);
+    for (let i = 0; i < 32; i++) {
+      view.setInt8(blk * 34 + 2 + i, i % 3 === 0 ? -128 : Math.floor(rng.uniform() * 256) - 128);
+    }
   }
   const xs = normals(rng, 3 * cols);
   const w = valuesOf(GgmlType.Q8_0, bytes, rows * cols);
@@ -201,7 +207,12 @@ Deno.test("Q8_0 weights holding −128 are multiplied exactly on both paths", as
       b.dispose();
     }
   }
-  assertWithin(results[0], exactProduct(w, xs, rows, cols, 3), int8Bound(w, xs, rows, cols, 3), `seed ${seed}`);
+  assertWithin(
+    results[0],
+    exactProduct(w, xs, rows, cols, 3),
+    int8Bound(w, xs, rows, cols, 3),
+    `seed ${seed}`,
+  );
   assertSameBits(results[0], results[1], `relaxed vs simd128, seed ${seed}`);
 });
 
@@ -212,12 +223,35 @@ Deno.test("F16 weights holding inf and NaN give inf and NaN where the reference 
     const halves = new Uint16Array(2 * cols).fill(0x3c00); // 1.0
     halves[3] = 0x7c00; // +inf in row 0
     halves[cols + 5] = 0x7e00; // NaN in row 1
-    const w = b.uploadWeight({ name: "w", type: GgmlType.F16, dims: [cols, 2] }, new Uint8Array(halves.buffer));
+    const w = b.uploadWeight(
+      { name: "w", type: GgmlType.F16, dims: [cols, 2] },
+      new Uint8Array(halves.buffer),
+    );
     const out = b.alloc(2);
     b.matmul(out, w, tensorOf(b, new Float32Array(cols).fill(0.5)), 1);
     const [inf, nan] = await b.read(out);
     assert.equal(inf, Infinity);
     assert.ok(Number.isNaN(nan));
+  } finally {
+    b.dispose();
+  }
+});
+
+Deno.test("infinite Q4_0 and Q8_0 block scales give non-finite rows where the reference does", async () => {
+  const b = await createWasmBackend({ threads: 1 });
+  try {
+    for (const type of [GgmlType.Q4_0, GgmlType.Q8_0]) {
+      const rows = 3, cols = 96;
+      const bytes = quantize(type, normals(createInputRng(5), rows * cols, 0.05));
+      const blockBytes = type === GgmlType.Q4_0 ? 18 : 34;
+      new DataView(bytes.buffer).setUint16(4 * blockBytes, 0x7c00, true); // row 1, block 1: d = +inf
+      const w = b.uploadWeight({ name: "w", type, dims: [cols, rows] }, bytes);
+      const out = b.alloc(rows);
+      b.matmul(out, w, tensorOf(b, normals(createInputRng(6), cols)), 1);
+      const [r0, r1, r2] = await b.read(out);
+      assert.ok(Number.isFinite(r0) && Number.isFinite(r2), `${GgmlType[type]}: finite rows stay finite`);
+      assert.ok(!Number.isFinite(r1), `${GgmlType[type]}: the row with an infinite scale is ${r1}`);
+    }
   } finally {
     b.dispose();
   }

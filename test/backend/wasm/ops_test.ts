@@ -29,7 +29,9 @@ async function both(
 function assertClose(expected: Float32Array, actual: Float32Array, tol: number, what: string): void {
   const bad = firstMismatch(expected, actual, tol);
   if (bad) {
-    assert.fail(`${what}: first bad index ${bad.index}: expected ${bad.expected}, got ${bad.actual} (±${bad.tolerance})`);
+    assert.fail(
+      `${what}: first bad index ${bad.index}: expected ${bad.expected}, got ${bad.actual} (±${bad.tolerance})`,
+    );
   }
 }
 
@@ -57,13 +59,18 @@ Deno.test("RoPE equals the reference bit for bit in every style", async () => {
     ["normal", { headDim: 64, ropeDim: 64, freqBase: 10000, neox: false }, 4, 3],
     ["neox", { headDim: 128, ropeDim: 128, freqBase: 1e6, neox: true }, 2, 40],
     ["partial neox", { headDim: 64, ropeDim: 32, freqBase: 10000, neox: true }, 3, 5],
-    ["freq factors", {
-      headDim: 32,
-      ropeDim: 32,
-      freqBase: 500000,
-      neox: false,
-      freqFactors: Float32Array.from({ length: 16 }, (_, i) => 1 + i / 3),
-    }, 8, 70],
+    [
+      "freq factors",
+      {
+        headDim: 32,
+        ropeDim: 32,
+        freqBase: 500000,
+        neox: false,
+        freqFactors: Float32Array.from({ length: 16 }, (_, i) => 1 + i / 3),
+      },
+      8,
+      70,
+    ],
   ];
   for (const [label, params, nHeads, n] of cases) {
     const seed = freshSeed();
@@ -84,8 +91,14 @@ Deno.test("rmsNorm, addBias, siluMul, add and softmax match the reference on odd
   for (const [len, n] of [[37, 3], [4096, 9], [1, 2]]) {
     const seed = freshSeed();
     const [expected, actual] = await both(2, async (b, rng) => {
-      const norm = b.uploadWeight({ name: "norm", type: GgmlType.F32, dims: [len] }, quantize(GgmlType.F32, normals(rng, len)));
-      const bias = b.uploadWeight({ name: "bias", type: GgmlType.F16, dims: [len] }, quantize(GgmlType.F16, normals(rng, len)));
+      const norm = b.uploadWeight(
+        { name: "norm", type: GgmlType.F32, dims: [len] },
+        quantize(GgmlType.F32, normals(rng, len)),
+      );
+      const bias = b.uploadWeight(
+        { name: "bias", type: GgmlType.F16, dims: [len] },
+        quantize(GgmlType.F16, normals(rng, len)),
+      );
       const x = tensorOf(b, normals(rng, n * len, 3));
       const h = b.alloc(n * len);
       b.rmsNorm(h, x, norm, n, 1e-6);
@@ -121,14 +134,32 @@ Deno.test("SiLU and softmax keep their range: huge, tiny and infinite inputs", a
 });
 
 Deno.test("attention matches the reference for decode, causal prefill, GQA and several slots", async () => {
-  const layouts: { label: string; nHeads: number; nKvHeads: number; headDim: number; tokens: [number, number][] }[] = [
+  const layouts: {
+    label: string;
+    nHeads: number;
+    nKvHeads: number;
+    headDim: number;
+    tokens: [number, number][];
+  }[] = [
     { label: "decode", nHeads: 8, nKvHeads: 8, headDim: 64, tokens: [[0, 300]] },
-    { label: "GQA prefill", nHeads: 12, nKvHeads: 4, headDim: 12, tokens: Array.from({ length: 17 }, (_, p) => [0, p]) },
-    { label: "batched slots", nHeads: 4, nKvHeads: 2, headDim: 20, tokens: [[2, 0], [0, 33], [1, 7], [2, 1]] },
+    {
+      label: "GQA prefill",
+      nHeads: 12,
+      nKvHeads: 4,
+      headDim: 12,
+      tokens: Array.from({ length: 17 }, (_, p) => [0, p]),
+    },
+    {
+      label: "batched slots",
+      nHeads: 4,
+      nKvHeads: 2,
+      headDim: 20,
+      tokens: [[2, 0], [0, 33], [1, 7], [2, 1]],
+    },
   ];
   for (const { label, nHeads, nKvHeads, headDim, tokens } of layouts) {
     const seed = freshSeed();
-    const [expected, actual] = await both(2, async (b, rng) => {
+    const [expected, actual] = await both(2, (b, rng) => {
       const kvDim = nKvHeads * headDim;
       const slots = 3, ctx = 320, layers = 3;
       const cache: KvCache = b.createKvCache({ layers, slots, ctx, kvDim });
@@ -163,7 +194,10 @@ Deno.test("every op gives identical bits on one and two threads", async () => {
       const rng = createInputRng(seed);
       // every op here is big enough to be split over the threads (≥ 32768 elements)
       const n = 20, dim = 2048, heads = 16, kvHeads = 4, hd = 128;
-      const norm = b.uploadWeight({ name: "n", type: GgmlType.F32, dims: [dim] }, quantize(GgmlType.F32, normals(rng, dim)));
+      const norm = b.uploadWeight(
+        { name: "n", type: GgmlType.F32, dims: [dim] },
+        quantize(GgmlType.F32, normals(rng, dim)),
+      );
       const x = tensorOf(b, normals(rng, n * dim));
       const h = b.alloc(n * dim);
       b.rmsNorm(h, x, norm, n, 1e-5);
@@ -172,7 +206,14 @@ Deno.test("every op gives identical bits on one and two threads", async () => {
       b.rope(q, n, heads, pos, { headDim: hd, ropeDim: hd, freqBase: 10000, neox: true });
       const cache = b.createKvCache({ layers: 1, slots: 1, ctx: 64, kvDim: kvHeads * hd });
       const at = { slot: new Int32Array(n), pos };
-      b.kvStore(cache, 0, tensorOf(b, normals(rng, n * kvHeads * hd)), tensorOf(b, normals(rng, n * kvHeads * hd)), n, at);
+      b.kvStore(
+        cache,
+        0,
+        tensorOf(b, normals(rng, n * kvHeads * hd)),
+        tensorOf(b, normals(rng, n * kvHeads * hd)),
+        n,
+        at,
+      );
       const att = b.alloc(n * dim);
       b.attention(att, q, cache, 0, n, at, { nHeads: heads, nKvHeads: kvHeads, headDim: hd, scale: 0.088 });
       const act = b.alloc(n * dim);
@@ -189,7 +230,7 @@ Deno.test("every op gives identical bits on one and two threads", async () => {
 
 Deno.test("gatherRows copies the chosen rows exactly", async () => {
   const seed = freshSeed();
-  const [expected, actual] = await both(1, async (b, rng) => {
+  const [expected, actual] = await both(1, (b, rng) => {
     const x = tensorOf(b, normals(rng, 8 * 33));
     const out = b.alloc(4 * 33);
     b.gatherRows(out, x, Int32Array.of(7, 0, 7, 3), 33);
