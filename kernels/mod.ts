@@ -15,12 +15,15 @@
 import add from "./add.wgsl" with { type: "text" };
 import addBias from "./add_bias.wgsl" with { type: "text" };
 import attention from "./attention.wgsl" with { type: "text" };
+import attentionCombine from "./attention_combine.wgsl" with { type: "text" };
+import attentionSplit from "./attention_split.wgsl" with { type: "text" };
 import copy from "./copy.wgsl" with { type: "text" };
 import embed from "./embed.wgsl" with { type: "text" };
 import gatherRows from "./gather_rows.wgsl" with { type: "text" };
 import kvStore from "./kv_store.wgsl" with { type: "text" };
 import matmul from "./matmul.wgsl" with { type: "text" };
 import matvec from "./matvec.wgsl" with { type: "text" };
+import penalize from "./penalize.wgsl" with { type: "text" };
 import rmsNorm from "./rms_norm.wgsl" with { type: "text" };
 import rope from "./rope.wgsl" with { type: "text" };
 import sample from "./sample.wgsl" with { type: "text" };
@@ -44,12 +47,15 @@ export const KERNEL_SOURCES = {
   add,
   add_bias: addBias,
   attention,
+  attention_combine: attentionCombine,
+  attention_split: attentionSplit,
   copy,
   embed,
   gather_rows: gatherRows,
   kv_store: kvStore,
   matmul,
   matvec,
+  penalize,
   rms_norm: rmsNorm,
   rope,
   sample,

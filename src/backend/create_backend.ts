@@ -8,7 +8,7 @@
 import type { Backend, BackendName } from "./backend.ts";
 import { createReferenceBackend } from "./reference/reference_backend.ts";
 import { createWasmBackend } from "./wasm/mod.ts";
-import { createWebGpuBackend, WebGpuError } from "./webgpu/mod.ts";
+import { createWebGpuBackend, type GpuLimits, type WebGpuBackend, WebGpuError } from "./webgpu/mod.ts";
 
 /** Values `--backend` accepts. */
 export const BACKEND_CHOICES = ["auto", "reference", "wasm", "webgpu"] as const;
@@ -18,6 +18,32 @@ export type BackendChoice = typeof BACKEND_CHOICES[number];
 export interface BackendOptions {
   /** CPU threads for the wasm backend (default: all cores) */
   readonly threads?: number;
+  /** bytes of the weights this node must hold (its layers' share of the model); `auto` checks the fit */
+  readonly weightBytes?: number;
+  /** bytes of the largest single weight tensor of those layers */
+  readonly largestTensorBytes?: number;
+  /** GPU memory budget, bytes (`--gpu-memory`): WebGPU does not expose the adapter's memory size */
+  readonly gpuMemoryBytes?: number;
+}
+
+/**
+ * Whether a model's weights fit a GPU, by the only figures WebGPU exposes plus the operator's budget.
+ *
+ * The rule: the largest tensor must fit one buffer (`maxBufferSize`; adapters with a small limit are
+ * small or integrated GPUs, and a tensor past it would be split into many bindings), and, when a
+ * budget is given (`--gpu-memory`), all the weights must fit it. Without a budget the total is not
+ * checked: WebGPU reports no memory size, and guessing one would refuse GPUs that fit. Unknown sizes
+ * (undefined) are not checked. Pure.
+ *
+ * @example
+ * ```ts
+ * gpuFitsWeights({ maxBufferSize: 2 ** 31 }, { weightBytes: 8e9, gpuMemoryBytes: 6e9 }); // false
+ * ```
+ */
+export function gpuFitsWeights(limits: Pick<GpuLimits, "maxBufferSize">, options: BackendOptions): boolean {
+  const { weightBytes, largestTensorBytes, gpuMemoryBytes } = options;
+  if (largestTensorBytes !== undefined && largestTensorBytes > limits.maxBufferSize) return false;
+  return gpuMemoryBytes === undefined || weightBytes === undefined || weightBytes <= gpuMemoryBytes;
 }
 
 /** A backend that this build or host cannot provide. */
@@ -39,11 +65,13 @@ export async function createBackend(choice: BackendChoice, options: BackendOptio
       return await createCpu(options);
     case "auto":
       try {
-        return await createGpu(false);
+        const gpu = await createGpu(false);
+        if (gpuFitsWeights((gpu as WebGpuBackend).limits, options)) return gpu;
+        gpu.dispose(); // the model does not fit this GPU: the CPU holds it
       } catch (error) {
         if (!(error instanceof BackendUnavailableError)) throw error;
-        return await createCpu(options);
       }
+      return await createCpu(options);
   }
 }
 

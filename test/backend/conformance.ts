@@ -332,6 +332,8 @@ export function conformanceCases(): ConformanceCase[] {
       headDim: 32,
       tokens: [0, 1, 2, 3, 4, 5].map((p) => [0, p]),
     }),
+    // past the WebGPU backend's SPLIT_ATTENTION_MIN_CONTEXT (256): decode attention split over the context
+    attentionCase({ label: "long-context decode", nHeads: 2, nKvHeads: 1, headDim: 16, tokens: [[0, 300]] }),
     attentionCase({
       label: "batched decode over slots",
       nHeads: 4,

@@ -9,12 +9,16 @@
  *                            └─> sample ids[j]; then one readback of ids[a, b)
  *
  * - Each chunk is recorded and submitted while the previous chunk's readback is still in flight (its
- *   ops are recorded before awaiting), so the GPU never waits on the host's 10 ms poll.
- * - Chunks grow adaptively: 4 tokens first (a quick first token to stream), doubling to `maxChunk`
- *   while the sequence goes on; a stop token ends the run at the chunk it appears in and the work
- *   done past it (at most one chunk in flight plus the rest of its own) is discarded.
- * - Greedy (temperature 0) is an argmax; temperature > 0 is an exact draw by Gumbel-max with a seed
- *   per step. Top-k/top-p and penalties are not applied on this path (the host sampler has them).
+ *   ops are recorded before awaiting): the token buffer is double-buffered by position, the GPU writes
+ *   the next chunk's ids while the host reads the current one's, and never waits on the 10 ms poll.
+ * - Chunk sizes are chosen from the measured time per step (chunk_size.ts): a short first chunk, then
+ *   as many steps as keep the readback floor under a tenth of the chunk's time, fewer near the budget
+ *   and when host-side stop strings may end the run. A stop token ends the run at the chunk it appears
+ *   in; the work done past it (the rest of its chunk and at most one chunk in flight) is discarded.
+ * - Sampling follows the CPU sampler (penalties → top-k → top-p → min-p → temperature → draw, see
+ *   gpu_sampling.ts). The token buffer holds the prompt before the generated ids, so the penalties'
+ *   window of the last `penaltyLastN` tokens is a range of it. Greedy (temperature 0) is the argmax of
+ *   the penalized logits; temperature > 0 an exact Gumbel-max draw with a seed per step.
  *
  * @example
  * ```ts
@@ -23,7 +27,9 @@
  * ```
  */
 import { computeLogits, embedTokens, type ForwardContext, runLayers } from "../../model/forward.ts";
+import { chooseChunkSize, DEFAULT_MAX_CHUNK } from "./chunk_size.ts";
 import type { GpuTokenIds } from "./gpu_resources.ts";
+import { checkSampleOptions, type GpuSampleOptions } from "./gpu_sampling.ts";
 import type { WebGpuBackend } from "./webgpu_backend.ts";
 import { WebGpuError } from "./webgpu_error.ts";
 
@@ -31,16 +37,27 @@ import { WebGpuError } from "./webgpu_error.ts";
 export interface GpuDecodeOptions {
   /** most tokens to generate */
   readonly maxTokens: number;
-  /** 0 (default) = greedy; > 0 = Gumbel-max draw from softmax(logits / T) */
+  /** 0 (default) = greedy; > 0 = Gumbel-max draw from softmax(kept logits / T) */
   readonly temperature?: number;
+  /** the CPU sampler's filters (SamplingParams' names and meaning); each off by default */
+  readonly topK?: number;
+  readonly topP?: number;
+  readonly minP?: number;
+  readonly repetitionPenalty?: number;
+  readonly frequencyPenalty?: number;
+  readonly presencePenalty?: number;
+  /** tokens (prompt included) the penalties look back over: default 64, 0 = none, -1 = all */
+  readonly penaltyLastN?: number;
   /** seed of the draws (step s uses seed + s) */
   readonly seed?: number;
   /** tokens that end generation (end-of-sequence); the stop token itself is not yielded */
   readonly stopTokens?: readonly number[];
   /** KV-cache slot of the sequence (default 0) */
   readonly slot?: number;
-  /** largest chunk of steps per readback (default 32) */
+  /** largest chunk of steps per readback (default 64) */
   readonly maxChunk?: number;
+  /** the caller checks stop strings on the text and may end early: chunks stay short */
+  readonly mayStopEarly?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -52,12 +69,12 @@ export interface GpuDecodeSummary {
   readonly steps: number;
   readonly readbacks: number;
   readonly submits: number;
+  /** readbacks / generated tokens (readbacks when none was generated) */
+  readonly readbacksPerToken: number;
 }
 
-/** First chunk of a generation: short, so the first tokens stream out early. */
-const FIRST_CHUNK = 4;
-/** Default largest chunk: 1/32 readback per token, at most 31 discarded steps after a stop. */
-const DEFAULT_MAX_CHUNK = 32;
+/** The penalties' default window, tokens (llama.cpp's, as the CPU sampler's). */
+const DEFAULT_PENALTY_LAST_N = 64;
 
 /**
  * Prefills `prompt` in the sequence's slot from position 0 and generates up to `maxTokens` tokens with
@@ -79,7 +96,7 @@ export async function* decodeOnGpu(
     throw new WebGpuError("unsupported", "decodeOnGpu needs the whole model on this node");
   }
   const slot = options.slot ?? 0;
-  const maxChunk = Math.max(1, options.maxChunk ?? DEFAULT_MAX_CHUNK);
+  const maxChunk = Math.max(1, Math.floor(options.maxChunk ?? DEFAULT_MAX_CHUNK));
   const ctxLen = cache.spec.ctx;
   const maxTokens = Math.min(options.maxTokens, ctxLen - prompt.length);
   if (prompt.length === 0 || maxTokens < 1) {
@@ -88,14 +105,27 @@ export async function* decodeOnGpu(
       `prompt of ${prompt.length} tokens leaves no room in a context of ${ctxLen}`,
     );
   }
+  checkSampleOptions(options);
   const stops = new Set(options.stopTokens ?? []);
-  const sampling = (step: number) => ({
-    temperature: options.temperature ?? 0,
-    seed: ((options.seed ?? 0) + step) >>> 0,
-  });
+  const lastN = options.penaltyLastN ?? DEFAULT_PENALTY_LAST_N;
+  if (!Number.isInteger(lastN) || lastN < -1) {
+    throw new WebGpuError("bad_input", `penaltyLastN must be an integer ≥ -1, got ${lastN}`);
+  }
+  const base = prompt.length; // ids[base + j]: the j-th generated token
+  // options of the sampling of generated token j: its draw's seed and its penalty window
+  const sampling = (j: number): GpuSampleOptions => {
+    const seen = base + j;
+    const start = lastN < 0 ? 0 : Math.max(0, seen - lastN);
+    return {
+      ...options,
+      seed: ((options.seed ?? 0) + j) >>> 0,
+      history: { ids, start, count: seen - start },
+    };
+  };
   const start = { ...backend.stats };
-  // ids[j]: the j-th generated token (chunks never launch past maxTokens)
-  const ids: GpuTokenIds = backend.createTokenIds(maxTokens);
+  // [prompt, generated] u32 token ids (chunks never launch past maxTokens)
+  const ids: GpuTokenIds = backend.createTokenIds(base + maxTokens);
+  backend.writeTokenIds(ids, 0, Int32Array.from(prompt));
 
   // prefill in batches of ws.maxBatch; only the last batch's logits are sampled (into ids[0])
   for (let at = 0; at < prompt.length; at += ws.maxBatch) {
@@ -107,7 +137,7 @@ export async function* decodeOnGpu(
       pos: Int32Array.from({ length: n }, (_, i) => at + i),
     });
     if (at + n >= prompt.length) {
-      backend.sampleTokens(ids, 0, computeLogits(ctx, Int32Array.of(n - 1)), 1, cfg.vocab, sampling(0));
+      backend.sampleTokens(ids, base, computeLogits(ctx, Int32Array.of(n - 1)), 1, cfg.vocab, sampling(0));
     }
   }
 
@@ -119,28 +149,39 @@ export async function* decodeOnGpu(
   const launch = (a: number, b: number): Promise<Int32Array> => {
     for (let j = Math.max(a, 1); j < b; j++) {
       pos[0] = prompt.length + j - 1; // ids[j − 1] sits right after the prompt and earlier tokens
-      backend.embedTokenIds(ws.x, table, ids, j - 1, 1);
+      backend.embedTokenIds(ws.x, table, ids, base + j - 1, 1);
       runLayers(ctx, 1, { slot: slotOf, pos });
-      backend.sampleTokens(ids, j, computeLogits(ctx, zero), 1, cfg.vocab, sampling(j));
+      backend.sampleTokens(ids, base + j, computeLogits(ctx, zero), 1, cfg.vocab, sampling(j));
       steps++;
     }
-    return backend.readTokenIds(ids, b - a, a);
+    return backend.readTokenIds(ids, b - a, base + a);
   };
 
   let finishReason: GpuDecodeSummary["finishReason"] = "length";
   let generated = 0;
-  let chunk = Math.min(FIRST_CHUNK, maxChunk);
-  let next = 0; // first id not yet launched
-  const room = (a: number, size: number) => Math.min(a + size, maxTokens);
-  let inFlight: Promise<Int32Array> | undefined = launch(0, next = room(0, chunk));
+  let stepMs: number | undefined; // measured time per decode step
+  const mayStopEarly = options.mayStopEarly ?? false;
+  const chunkAfter = (at: number, first = false) =>
+    at + chooseChunkSize({ stepMs, remaining: maxTokens - at, maxChunk, mayStopEarly, first });
+  let next = chunkAfter(0, true); // first id not yet launched
+  let inFlight: Promise<Int32Array> | undefined = launch(0, next);
+  let launchedSteps = next - 1; // steps of the chunk in flight (the first id comes from the prefill)
+  let since = performance.now();
   try {
     while (inFlight) {
       const current = inFlight;
+      const currentSteps = launchedSteps;
       // record and submit the next chunk before waiting on this one: the GPU stays busy
-      chunk = Math.min(chunk * 2, maxChunk);
-      const end = room(next, chunk);
-      inFlight = next < end && !options.signal?.aborted ? launch(next, next = end) : undefined;
-      for (const token of await current) {
+      const end = options.signal?.aborted ? next : chunkAfter(next);
+      launchedSteps = end - next;
+      inFlight = next < end ? launch(next, next = end) : undefined;
+      const tokens = await current;
+      // chunks run back to back, so the time between readbacks is the GPU time of one chunk (or the
+      // readback floor, which makes the next chunks grow until it is a small share)
+      const now = performance.now();
+      if (currentSteps > 0) stepMs = (now - since) / currentSteps;
+      since = now;
+      for (const token of tokens) {
         if (stops.has(token)) {
           finishReason = "stop";
           break;
@@ -165,5 +206,6 @@ export async function* decodeOnGpu(
     steps,
     readbacks: stats.readbacks - start.readbacks,
     submits: stats.submits - start.submits,
+    readbacksPerToken: (stats.readbacks - start.readbacks) / Math.max(1, generated),
   };
 }

@@ -66,7 +66,9 @@ import {
   vectorWeight,
   weightGroups,
 } from "./argument_checks.ts";
+import { type GpuSampleOptions, recordSample } from "./gpu_sampling.ts";
 import { type GpuStats, type IdBuffer, Recorder } from "./recorder.ts";
+import { attentionSplits, SplitAttention } from "./split_attention.ts";
 import { ropeTable } from "./rope_table.ts";
 import { WebGpuError } from "./webgpu_error.ts";
 
@@ -79,14 +81,6 @@ export interface WebGpuBackendOptions extends GpuDeviceOptions {
   readonly device?: GpuDevice;
   /** Caps bytes per storage binding below the adapter's limit (tests use it to force weight splitting). */
   readonly maxBindingBytes?: number;
-}
-
-/** Options of GPU sampling. */
-export interface GpuSampleOptions {
-  /** 0 = greedy (highest logit, lowest id on ties); > 0 = Gumbel-max draw from softmax(logits / T) */
-  readonly temperature?: number;
-  /** 32-bit seed of the draw; vary it per step */
-  readonly seed?: number;
 }
 
 /** The WebGPU backend, with the extras of a GPU-resident decode loop. */
@@ -104,7 +98,9 @@ export interface WebGpuBackend extends Backend {
   createTokenIds(length: number): GpuTokenIds;
   /** Frees token ids once no recorded or in-flight work uses them. */
   destroyTokenIds(ids: GpuTokenIds): void;
-  /** ids[offset + i] = token drawn from logits row i, for i < n (rows of `vocab` values). */
+  /** Writes `values` at ids[offset ..] (a prompt, for the penalties' window). */
+  writeTokenIds(ids: GpuTokenIds, offset: number, values: Int32Array): void;
+  /** ids[offset + i] = token drawn from logits row i, for i < n (rows of `vocab` values); see gpu_sampling.ts. */
   sampleTokens(
     ids: GpuTokenIds,
     offset: number,
@@ -153,6 +149,7 @@ class GpuBackend implements WebGpuBackend {
   private readonly device: GPUDevice;
   private readonly rec: Recorder;
   private readonly kernels: Dispatcher;
+  private readonly split: SplitAttention;
   private readonly owned: IdBuffer[] = [];
   private ropeMemo?: { epoch: number; pos: Int32Array; params: RopeParams; offset: number };
   private disposed = false;
@@ -170,6 +167,7 @@ class GpuBackend implements WebGpuBackend {
     this.description = `WebGPU on ${gpu.description}, ${f16 ? "f16" : "f32"} KV cache`;
     this.rec = new Recorder(gpu);
     this.kernels = new Dispatcher(gpu, this.rec);
+    this.split = new SplitAttention(gpu.device, gpu.limits);
     gpu.device.lost.then((info) => {
       this.lostReason = info.message || info.reason || "unknown reason";
     });
@@ -451,25 +449,29 @@ class GpuBackend implements WebGpuBackend {
     checkLength(q, n * nHeads * headDim, "attention q");
     checkLength(out, n * nHeads * headDim, "attention output");
     if (n === 0) return;
-    this.rec.reserve(1, 2 * n);
+    const split = attentionSplits(at.pos, n); // long-context decode: flash-decoding slices
+    this.rec.reserve(split ? 2 : 1, 2 * n);
     this.rec.begin();
-    const dataOff = this.pushPlacement(n, at);
-    this.dispatch(
-      KERNELS.attention,
-      { kvF16: this.f16 },
-      {
-        n,
-        n_heads: nHeads,
-        group: nHeads / nKvHeads,
-        head_dim: headDim,
-        kv_dim: c.spec.kvDim,
-        ctx: c.spec.ctx,
-        scale,
-        data_off: dataOff,
-      },
-      [this.rec.dataArena, asTensor(q).buf, asTensor(out).buf, c.k[layer], c.v[layer]],
-      [this.dim(nHeads), this.dim(n)],
-    );
+    const data = this.rec.dataArena;
+    const values = {
+      n,
+      n_heads: nHeads,
+      group: nHeads / nKvHeads,
+      head_dim: headDim,
+      kv_dim: c.spec.kvDim,
+      ctx: c.spec.ctx,
+      scale,
+      data_off: this.pushPlacement(n, at),
+    };
+    const [qb, ob, k, v] = [asTensor(q).buf, asTensor(out).buf, c.k[layer], c.v[layer]];
+    if (!split) {
+      return this.dispatch(KERNELS.attention, { kvF16: this.f16 }, values, [data, qb, ob, k, v], [
+        this.dim(nHeads),
+        this.dim(n),
+      ]);
+    }
+    this.live();
+    this.split.record(this.kernels, { kvF16: this.f16 }, values, split, { data, q: qb, out: ob, k, v });
   }
 
   siluMul(out: Tensor, gate: Tensor, up: Tensor, length: number): void {
@@ -521,23 +523,19 @@ class GpuBackend implements WebGpuBackend {
     logits: Tensor,
     n: number,
     vocab: number,
-    options: GpuSampleOptions = {},
+    options?: GpuSampleOptions,
   ): void {
-    checkLength(logits, n * vocab, "sampled logits");
-    if (offset < 0 || offset + n > ids.length) {
-      throw new WebGpuError("bad_input", `ids ${offset}..${offset + n} of ${ids.length}`);
+    this.live();
+    recordSample(this.rec, this.kernels, ids, offset, logits, n, vocab, options);
+  }
+
+  writeTokenIds(ids: GpuTokenIds, offset: number, values: Int32Array): void {
+    this.live();
+    if (offset < 0 || offset + values.length > ids.length) {
+      throw new WebGpuError("bad_input", `writing ids ${offset}..${offset + values.length} of ${ids.length}`);
     }
-    const temperature = options.temperature ?? 0;
-    if (!(temperature >= 0) || vocab < 1) {
-      throw new WebGpuError("bad_input", `temperature ${temperature}, vocab ${vocab}`);
-    }
-    if (n === 0) return;
-    this.simple(
-      KERNELS.sample,
-      { len: vocab, temperature, seed: (options.seed ?? 0) >>> 0, ids_off: offset },
-      [asTensor(logits).buf, ids.buf],
-      [this.dim(n)],
-    );
+    const words = new Float32Array(values.buffer, values.byteOffset, values.length); // the bits, as u32
+    this.rec.upload(ids.buf.buffer, offset * 4, words);
   }
 
   copyTensor(dst: Tensor, src: Tensor, length: number): void {
@@ -557,6 +555,7 @@ class GpuBackend implements WebGpuBackend {
     if (this.disposed) return;
     this.disposed = true;
     this.rec.dispose();
+    this.split.dispose();
     for (const b of this.owned) b.buffer.destroy();
     this.owned.length = 0;
     this.kernels.clear();

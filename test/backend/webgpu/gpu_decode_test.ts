@@ -45,6 +45,7 @@ for (const f16 of [false, true]) {
       assertEquals(summary.steps, 31, "no step runs past the token budget");
       assert(summary.readbacks <= 32 / 8, `${summary.readbacks} readbacks for 32 tokens`);
       assertEquals(summary.submits, summary.readbacks, "one submit per chunk");
+      assertEquals(summary.readbacksPerToken, summary.readbacks / 32);
     },
     f16,
   );
