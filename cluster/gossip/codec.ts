@@ -28,6 +28,7 @@ import {
   type ProtocolVersions,
   PUSH_PULL_MAX_NODES,
   type PushNodeState,
+  USER_STATE_MAX_BYTES,
 } from "./messages.ts";
 
 /** Bytes a compound header adds before the length table: type + count. */
@@ -90,6 +91,10 @@ function body(msg: Message): unknown[] {
           return [n.name, n.addr, n.meta, n.incarnation, n.status, versionsArray(n.vsn)];
         }),
       ];
+    case MessageType.User:
+      checkBytes("user state", msg.payload, USER_STATE_MAX_BYTES);
+      checkText("node", msg.node, NODE_NAME_MAX_BYTES);
+      return [msg.node, msg.incarnation, msg.seq, msg.payload];
     case MessageType.Error:
       return [msg.message.slice(0, ERROR_TEXT_MAX_BYTES / 4)];
   }
@@ -178,7 +183,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
   if (bytes.length < 2) throw new WireDecodeError(`message of ${bytes.length} bytes is too short`);
   const type = bytes[0];
   if (type === MessageType.Compound) throw new WireDecodeError("nested compound message");
-  if (!(type in MessageType) || type === MessageType.User) throw new UnknownMessageTypeError(type);
+  if (!(type in MessageType)) throw new UnknownMessageTypeError(type);
   let raw: unknown;
   try {
     raw = decoder.decode(bytes.subarray(1));
@@ -230,6 +235,14 @@ export function decodeMessage(bytes: Uint8Array): Message {
       });
       return { type: MessageType.PushPull, join: f.bool(0), vsn: f.versions(1), nodes };
     }
+    case MessageType.User:
+      return {
+        type: MessageType.User,
+        node: f.name(0),
+        incarnation: f.u32(1),
+        seq: f.u32(2),
+        payload: f.bin(3, USER_STATE_MAX_BYTES),
+      };
     case MessageType.Error:
       return { type: MessageType.Error, message: f.text(0, ERROR_TEXT_MAX_BYTES, true) };
     default:

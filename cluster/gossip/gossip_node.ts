@@ -23,6 +23,10 @@
  *   state with one random member; the same exchange is how a node joins and how protocol versions
  *   are negotiated. Failed members are retried now and then (Serf's reconnect), and a datagram from
  *   a member we think dead triggers a sync with it, so a healed partition merges in seconds.
+ * - **User state** (`broadcastUserState`): a small per-node record (the live load) spread like
+ *   membership news — queued newest-replaces-older and re-gossiped by every node that learns a
+ *   newer one — so every node's view of every other node's load stays seconds old, where acks
+ *   alone refresh it only once per N probe intervals.
  * - **Leave**: broadcast our own "dead" (peers record it as *left*, not failed) and tell every
  *   live member directly, then stop.
  * - **Security** (`envelope.ts`, `keyring.ts`, `net_transport.ts`): every datagram and stream is
@@ -69,6 +73,8 @@ import {
   type Message,
   MessageType,
   type SuspectMsg,
+  USER_STATE_MAX_BYTES,
+  type UserStateMsg,
 } from "./messages.ts";
 import { Prober, type ProbeStats } from "./prober.ts";
 import { answerPushPull, encodeLocalState, LOCAL_VERSIONS, mergePushPullReply } from "./push_pull.ts";
@@ -99,6 +105,12 @@ export interface MemberInfo extends Readonly<MemberState> {
   rttMs?: number;
   /** Payload of the last ack it sent us (its live load). */
   ackPayload?: Uint8Array;
+  /** How long ago that ack arrived (ms). */
+  ackAgeMs?: number;
+  /** Its latest user state (see {@link GossipNode.broadcastUserState}). */
+  userState?: Uint8Array;
+  /** How long ago we learnt that state (ms). */
+  userStateAgeMs?: number;
 }
 
 /** Packet and protocol counters. */
@@ -117,6 +129,23 @@ export interface GossipStats extends ProbeStats {
   pushPullsFailed: number;
   /** Senders of stale suspect/dead rumors we corrected directly. */
   staleCorrections: number;
+  /** User states we accepted as newer than what we knew. */
+  userStatesAccepted: number;
+  /** User states dropped: older than known, about an unknown member, or about ourselves. */
+  userStatesIgnored: number;
+}
+
+/** Prefix of broadcast-queue keys for user states; membership news is keyed by the bare member
+ * name, so a member's state and its alive/suspect/dead news never replace each other. */
+const USER_STATE_KEY = "\u0000user\u0000";
+
+/** A user state as last learnt about one member. */
+interface KnownUserState {
+  incarnation: number;
+  seq: number;
+  payload: Uint8Array;
+  /** When we learnt it (clock ms). */
+  at: number;
 }
 
 /** (sender, member, incarnation) corrections remembered to avoid repeats; the set is simply
@@ -147,12 +176,16 @@ export class GossipNode {
     pushPulls: 0,
     pushPullsFailed: 0,
     staleCorrections: 0,
+    userStatesAccepted: 0,
+    userStatesIgnored: 0,
   };
   #timers: TimerHandle[] = [];
   #running = false;
   #rtt = new Map<string, number>();
   #corrected = new Set<string>();
-  #payloads = new Map<string, Uint8Array>();
+  #payloads = new Map<string, { payload: Uint8Array; at: number }>();
+  #userStates = new Map<string, KnownUserState>();
+  #userSeq = 0;
 
   constructor(readonly options: GossipNodeOptions) {
     this.config = options.config;
@@ -182,7 +215,7 @@ export class GossipNode {
       send: (to, parts) => this.#send(to, parts),
       onPingComplete: (node, rtt, payload) => {
         this.#rtt.set(node, rtt);
-        this.#payloads.set(node, payload);
+        this.#payloads.set(node, { payload, at: this.clock.now() });
       },
     });
     this.reconnector = new Reconnector({
@@ -298,13 +331,42 @@ export class GossipNode {
     this.table.updateLocal(meta);
   }
 
-  /** All known members with their last RTT and ack payload. */
+  /**
+   * Spreads a small state about this node (≤ 256 bytes; edgering sends its live load) to every
+   * member: it is piggybacked on pings, acks and gossip rounds like membership news, and each node
+   * that learns a newer state re-gossips it, so it reaches all N nodes in about log N gossip
+   * rounds. A newer state replaces an older one still queued. Callers rate-limit: every call costs
+   * about N·retransmitMult·ceil(log10(N+1)) transmissions of ≈ 40 bytes across the ring.
+   * Throws {@link WireEncodeError} if the payload is too large.
+   */
+  broadcastUserState(payload: Uint8Array): void {
+    const me = this.table.local();
+    this.#userSeq = (this.#userSeq + 1) >>> 0;
+    const msg: UserStateMsg = {
+      type: MessageType.User,
+      node: me.name,
+      incarnation: me.incarnation,
+      seq: this.#userSeq,
+      payload,
+    };
+    this.queue.queue(USER_STATE_KEY + me.name, encodeMessage(msg));
+  }
+
+  /** All known members with their last RTT, ack payload and user state. */
   members(): MemberInfo[] {
-    return this.table.members().map((m) => ({
-      ...m,
-      rttMs: this.#rtt.get(m.name),
-      ackPayload: this.#payloads.get(m.name),
-    }));
+    const now = this.clock.now();
+    return this.table.members().map((m) => {
+      const ack = this.#payloads.get(m.name);
+      const user = this.#userStates.get(m.name);
+      return {
+        ...m,
+        rttMs: this.#rtt.get(m.name),
+        ackPayload: ack?.payload,
+        ackAgeMs: ack ? now - ack.at : undefined,
+        userState: user?.payload,
+        userStateAgeMs: user ? now - user.at : undefined,
+      };
+    });
   }
 
   /** Counters, merged from the engine, the prober and the member table. */
@@ -456,6 +518,8 @@ export class GossipNode {
       case MessageType.Dead:
         this.#correctStale(from, m);
         return this.table.deadNode(m);
+      case MessageType.User:
+        return this.#userState(m);
       default:
         // Stream-only messages arriving as datagrams.
         this.#stats.malformedPackets++;
@@ -490,6 +554,29 @@ export class GossipNode {
       }
       reply(answer);
     });
+  }
+
+  /** Keeps a user state newer than what we know about a known member, and passes it on. States
+   * about unknown names are dropped, so forged names cannot grow the map. */
+  #userState(m: UserStateMsg): void {
+    const known = this.#userStates.get(m.node);
+    const newer = !known || m.incarnation > known.incarnation ||
+      (m.incarnation === known.incarnation && m.seq > known.seq);
+    if (
+      !newer || m.node === this.config.name || !this.table.get(m.node) ||
+      m.payload.length > USER_STATE_MAX_BYTES
+    ) {
+      this.#stats.userStatesIgnored++;
+      return;
+    }
+    this.#stats.userStatesAccepted++;
+    this.#userStates.set(m.node, {
+      incarnation: m.incarnation,
+      seq: m.seq,
+      payload: m.payload,
+      at: this.clock.now(),
+    });
+    this.queue.queue(USER_STATE_KEY + m.node, encodeMessage(m));
   }
 
   #ackPayload(): Uint8Array {

@@ -24,7 +24,9 @@ export enum MessageType {
   PushPull = 6,
   /** Not msgpack: [count u8][len u16 BE × count][parts…]. */
   Compound = 7,
-  /** Reserved for user payloads. */
+  /** [node, incarnation, seq, payload] — a member's latest small state (its live load), spread
+   * by gossip; per member the highest (incarnation, seq) wins. A build that does not know the
+   * code counts it as unknown and drops it, so no protocol version bump is needed. */
   User = 8,
   /** [seq] — indirect prober could not reach the target. */
   Nack = 9,
@@ -55,6 +57,9 @@ export const ADDRESS_MAX_BYTES = 260;
 export const META_MAX_BYTES = 512;
 /** Ack payload (live load), in bytes: acks are sent every probe, so keep them tiny. */
 export const ACK_PAYLOAD_MAX_BYTES = 256;
+/** User state (live load broadcast), in bytes: it rides in every gossip round, so keep it as
+ * small as an ack payload. */
+export const USER_STATE_MAX_BYTES = ACK_PAYLOAD_MAX_BYTES;
 /** Error text in a stream reply, in bytes. */
 export const ERROR_TEXT_MAX_BYTES = 1024;
 /** Members in one push-pull: bounds the memory a single stream can make us allocate. */
@@ -128,6 +133,19 @@ export interface PushPullMsg {
   nodes: PushNodeState[];
 }
 
+/** A member's latest user state (see {@link MessageType.User}). */
+export interface UserStateMsg {
+  type: MessageType.User;
+  /** Member the state is about (its origin). */
+  node: string;
+  /** The origin's incarnation when it sent this: a restarted node starts higher, so its new
+   * states beat those of its former self even though `seq` restarts. */
+  incarnation: number;
+  /** Per-process counter, compared only between states of the same incarnation. */
+  seq: number;
+  payload: Uint8Array;
+}
+
 export interface ErrorMsg {
   type: MessageType.Error;
   message: string;
@@ -143,4 +161,5 @@ export type Message =
   | AliveMsg
   | DeadMsg
   | PushPullMsg
+  | UserStateMsg
   | ErrorMsg;

@@ -71,6 +71,9 @@ export interface LiveLoad {
   tokensPerSecond: number;
   /** Busy fraction of the backend over the last window, 0..1. */
   utilisation: number;
+  /** Lifeguard local-health score of the sender (0 = healthy; higher = it finds itself slow).
+   * Appended after version 1's first four fields; absent from senders that predate it. */
+  healthScore?: number;
 }
 
 const encoder = new Encoder();
@@ -135,13 +138,9 @@ export function decodeCapabilities(bytes: Uint8Array): NodeCapabilities {
 
 /** Encodes live load for an ack payload (≈ 20 bytes). */
 export function encodeLoad(l: LiveLoad): Uint8Array {
-  const bytes = encoder.encode([
-    NODE_META_VERSION,
-    l.queueDepth,
-    l.activeSequences,
-    l.tokensPerSecond,
-    l.utilisation,
-  ]);
+  const fields = [NODE_META_VERSION, l.queueDepth, l.activeSequences, l.tokensPerSecond, l.utilisation];
+  if (l.healthScore !== undefined) fields.push(l.healthScore);
+  const bytes = encoder.encode(fields);
   if (bytes.length > ACK_PAYLOAD_MAX_BYTES) throw new WireEncodeError(`live load is ${bytes.length} bytes`);
   return bytes;
 }
@@ -151,12 +150,14 @@ export function decodeLoad(bytes: Uint8Array): LiveLoad {
   const a = decodeArray(bytes, "live load", 5);
   const utilisation = num(a, 4, "utilisation");
   if (utilisation > 1) throw new WireDecodeError(`live load: utilisation ${utilisation} is above 1`);
-  return {
+  const load: LiveLoad = {
     queueDepth: num(a, 1, "queueDepth"),
     activeSequences: num(a, 2, "activeSequences"),
     tokensPerSecond: num(a, 3, "tokensPerSecond"),
     utilisation,
   };
+  if (a.length > 5) load.healthScore = num(a, 5, "healthScore");
+  return load;
 }
 
 function decodeArray(bytes: Uint8Array, what: string, minFields: number): unknown[] {

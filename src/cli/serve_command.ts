@@ -7,12 +7,31 @@
  * address, model, backend and memory. SIGINT/SIGTERM: `/health` and new requests say 503 "draining",
  * running streams get `graceSeconds` to finish, then are cancelled; the process exits 0. A second
  * signal skips the grace.
+ *
+ * Unless `--no-cluster`, the node is also a member of a gossip ring (`src/cluster_node/`): the gossip
+ * port is bound right after the API port (a port in use fails at once, before any model loading),
+ * seeds are joined in the background, the capabilities are re-announced once the model is loaded and
+ * its throughput measured, and the join command of a new ring is printed after the "serving" line.
+ * On shutdown the node leaves the ring while it drains.
  */
+import denoConfig from "../../deno.json" with { type: "json" };
 import { createApiHandler } from "../api/app.ts";
 import { NodeState } from "../api/node_state.ts";
 import { createServedModel, modelIdFromPath } from "../api/served_model.ts";
 import { createServeMetrics } from "../api/serve_metrics.ts";
 import { createBackend } from "../backend/create_backend.ts";
+import {
+  ClusterConfigError,
+  ClusterNode,
+  type ClusterSettings,
+  ClusterStartError,
+  formatRate,
+  type HostFacts,
+  joinHostPort,
+  probeDecodeThroughput,
+  resolveClusterSettings,
+  StateDirError,
+} from "../cluster_node/mod.ts";
 import {
   CONFIG_FIELDS,
   CONFIG_KEYS,
@@ -27,6 +46,12 @@ import { createProgressReporter, formatBytes, ModelStoreError, resolveModel } fr
 import { UsageError } from "./cli_error.ts";
 import type { FlagTable } from "./flags.ts";
 import type { CliIo, Verb } from "./verb.ts";
+
+/** Version advertised to the ring (the package version in deno.json). */
+const NODE_VERSION: string = denoConfig.version;
+/** Share of the memory available at start offered for weights when --weights-memory is unset. */
+const DEFAULT_WEIGHTS_MEMORY_SHARE = 0.8;
+const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
 
 /** Signals that start a graceful shutdown. */
 const SHUTDOWN_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
@@ -82,10 +107,79 @@ export const serveVerb: Verb = {
     if (flags.positionals.length > 0) {
       throw new UsageError(`serve: unexpected argument "${flags.positionals[0]}"`);
     }
-    await runNode(config, io, modelSource);
+    let cluster: ClusterSettings | undefined;
+    if (!config.noCluster) {
+      try {
+        cluster = resolveClusterSettings(config, hostFacts(config));
+      } catch (error) {
+        if (error instanceof ClusterConfigError) throw new UsageError(`serve: ${error.message}`);
+        throw error;
+      }
+    }
+    await runNode(config, io, modelSource, cluster);
     return 0;
   },
 };
+
+/** What the cluster settings read from this host; each is read only when it is needed, and a denied
+ * permission reads as unknown. */
+function hostFacts(config: ServeConfig): HostFacts {
+  let hostname: string | undefined;
+  if (config.nodeName === undefined) {
+    try {
+      hostname = Deno.hostname();
+    } catch { /* no --allow-sys: the name falls back to "edgering" */ }
+  }
+  let addresses: string[] | undefined;
+  if (config.advertise === undefined && WILDCARD_HOSTS.has(config.gossipHost ?? config.host)) {
+    try {
+      addresses = Deno.networkInterfaces()
+        .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+        .map((i) => i.address);
+    } catch { /* unknown: --advertise is then required */ }
+  }
+  return { hostname, env: Deno.env.toObject(), addresses };
+}
+
+/** Memory offered for weights: --weights-memory, else a share of what is available now, else the
+ * weights already loaded. */
+function weightsMemory(config: ServeConfig, loaded: LoadedModel): number {
+  if (config.weightsMemory !== undefined) return config.weightsMemory;
+  try {
+    return Math.round(Deno.systemMemoryInfo().available * DEFAULT_WEIGHTS_MEMORY_SHARE);
+  } catch {
+    return loaded.weights.bytes;
+  }
+}
+
+/** Starts the ring membership; startup failures become one-line usage errors. */
+async function startCluster(
+  settings: ClusterSettings,
+  config: ServeConfig,
+  apiPort: number,
+  state: NodeState,
+  log: (line: string) => void,
+): Promise<ClusterNode> {
+  const apiHost = WILDCARD_HOSTS.has(config.host) ? settings.advertiseHost : config.host;
+  try {
+    return await ClusterNode.start({
+      settings,
+      version: NODE_VERSION,
+      apiAddr: joinHostPort(apiHost, apiPort),
+      engine: () => state.model?.scheduler.stats(),
+      log,
+      debug: Deno.env.get("EDGERING_DEBUG") === "1",
+    });
+  } catch (error) {
+    if (
+      error instanceof ClusterStartError || error instanceof StateDirError ||
+      error instanceof ClusterConfigError
+    ) {
+      throw new UsageError(`serve: ${error.message}`);
+    }
+    throw error;
+  }
+}
 
 /** Resolves when the first of SIGINT/SIGTERM arrives; `second` fires on any later one. */
 function shutdownSignals(second: () => void): { received: Promise<Deno.Signal>; remove: () => void } {
@@ -172,13 +266,20 @@ function kvBytes(loaded: LoadedModel): number {
 }
 
 /** Runs a node until a shutdown signal has been handled. */
-async function runNode(config: ServeConfig, io: CliIo, modelSource: string): Promise<void> {
+async function runNode(
+  config: ServeConfig,
+  io: CliIo,
+  modelSource: string,
+  clusterSettings: ClusterSettings | undefined,
+): Promise<void> {
   const log = (line: string) => io.stderr(`edgering: ${line}\n`);
   const state = new NodeState();
   const metrics = createServeMetrics(() => state.model?.scheduler.stats());
+  let cluster: ClusterNode | undefined;
   const handler = createApiHandler({
     state,
     metrics,
+    cluster: clusterSettings ? () => cluster : undefined,
     options: {
       apiKeys: config.apiKeys,
       maxBodyBytes: config.maxBodyBytes,
@@ -196,17 +297,35 @@ async function runNode(config: ServeConfig, io: CliIo, modelSource: string): Pro
   }:${server.addr.port}`;
   let loaded: LoadedModel | undefined;
   try {
+    if (clusterSettings) cluster = await startCluster(clusterSettings, config, server.addr.port, state, log);
     const ready = loadServed(config, io, modelSource, loading.signal).then((model) => (loaded = model));
     const first = await Promise.race([ready.then(() => undefined), signals.received]);
     if (first !== undefined) {
       log(`${first} while loading: stopping`);
       loading.abort();
-      await ready.catch(() => {});
+      await Promise.all([ready.catch(() => {}), cluster?.leave()]);
       return;
     }
     const model = loaded!;
+    const id = config.modelName ?? modelIdFromPath(model.source);
+    if (cluster) {
+      const probe = await probeDecodeThroughput(model);
+      await cluster.announce({
+        backend: model.forward.backend.name,
+        device: model.forward.backend.description,
+        memoryBudgetBytes: weightsMemory(config, model),
+        bytesPerSec: probe.bytesPerSec,
+        model: { id, layers: model.cfg.layers },
+      });
+      log(
+        `ring: throughput score ${formatRate(probe.bytesPerSec)} (${
+          formatBytes(probe.streamBytes)
+        } of weights ` +
+          `per decode step, ${probe.msPerToken.toFixed(2)} ms median of ${probe.tokens})`,
+      );
+    }
     const served = createServedModel(model, {
-      id: config.modelName ?? modelIdFromPath(model.source),
+      id,
       queueSize: config.queueSize,
       prefillChunk: config.prefillChunk,
     });
@@ -220,14 +339,20 @@ async function runNode(config: ServeConfig, io: CliIo, modelSource: string): Pro
         } · chat template ${served.chatTemplate.origin}` +
         (config.apiKeys.length > 0 ? ` · ${config.apiKeys.length} api key(s)` : ""),
     );
+    for (const line of await cluster?.describe() ?? []) log(line);
     const signal = await signals.received;
     state.status = "draining";
     log(`${signal}: draining (${config.graceSeconds} s grace; signal again to stop at once)`);
     force = () => void served.scheduler.close();
+    // leave the ring while draining: peers stop routing here at once, as they would after a crash
+    const leaving = cluster?.leave();
     await served.scheduler.drain(config.graceSeconds * 1000);
+    await leaving;
     log("drained; bye");
   } finally {
     signals.remove();
+    await cluster?.leave(); // at once when already left, or alone
+    await cluster?.shutdown();
     await server.shutdown();
     loaded?.close();
   }

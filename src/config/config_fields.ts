@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { BACKEND_CHOICES } from "../backend/create_backend.ts";
 import {
+  GOSSIP_PROFILES,
   MAX_BATCH_LIMIT,
   MAX_BODY_LIMIT,
   MAX_SLOTS,
@@ -29,6 +30,8 @@ export interface ConfigField {
   readonly help: string;
   /** validates the parsed value; its message names what is wrong */
   readonly schema: z.ZodType;
+  /** never printed (`--print-config` redacts it) */
+  readonly secret?: boolean;
 }
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -39,7 +42,7 @@ function field(
   name: string,
   schema: z.ZodType,
   help: string,
-  names: { flag?: string; env?: string } = {},
+  names: { flag?: string; env?: string; secret?: boolean } = {},
 ): ConfigField {
   const snake = name.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
   return {
@@ -49,8 +52,24 @@ function field(
     toml: snake,
     help,
     schema,
+    ...(names.secret ? { secret: true } : {}),
   };
 }
+
+/** "HOST:PORT" or "[V6]:PORT" with a port in 1..65535. */
+const hostPort = z.string().max(300).regex(
+  /^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):([1-9]\d{0,4})$/,
+  "must be HOST:PORT",
+).refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
+
+/** Base64 of 16, 24 or 32 bytes: AES-128/192/256 keys. */
+const clusterKey = z.string().refine((s) => {
+  try {
+    return /^[A-Za-z0-9+/]+={0,2}$/.test(s.trim()) && [16, 24, 32].includes(atob(s.trim()).length);
+  } catch {
+    return false;
+  }
+}, "must be base64 of 16, 24 or 32 bytes");
 
 /** Every field of ServeConfig, in the order `--print-config` shows them. */
 export const CONFIG_FIELDS: { readonly [K in ServeConfigKey]-?: ConfigField } = {
@@ -109,6 +128,49 @@ export const CONFIG_FIELDS: { readonly [K in ServeConfigKey]-?: ConfigField } = 
   ),
   graceSeconds: field("int", "graceSeconds", int(0, 3600), "seconds streams may finish after SIGINT/SIGTERM"),
   retryAfterSeconds: field("int", "retryAfterSeconds", int(1, 3600), "Retry-After of a 429, seconds"),
+  noCluster: field("bool", "noCluster", z.boolean(), "run a lone node: no gossip ring, no state directory"),
+  nodeName: field(
+    "string",
+    "nodeName",
+    z.string().min(1).max(128).regex(/^[^\s]+$/, "must not contain spaces"),
+    "node name in the ring (default: host name)",
+    { flag: "name", env: "EDGERING_NAME" },
+  ),
+  gossipPort: field("int", "gossipPort", int(0, 65535), "gossip port, UDP and TCP; 0 picks a free one"),
+  gossipHost: field("string", "gossipHost", nonEmpty, "interface the gossip port binds (default: --host)"),
+  advertise: field(
+    "string",
+    "advertise",
+    nonEmpty,
+    "address other nodes reach this one at (default: gossip host)",
+  ),
+  join: field(
+    "list",
+    "join",
+    z.array(hostPort),
+    "seed HOST:PORT to join (repeat the flag; comma-separated in the environment)",
+  ),
+  profile: field("string", "profile", z.enum(GOSSIP_PROFILES), `gossip timing: ${GOSSIP_PROFILES.join("|")}`),
+  clusterKey: field(
+    "string",
+    "clusterKey",
+    clusterKey,
+    "ring key, base64 of 16/24/32 bytes (default: generated, kept in the state dir)",
+    { secret: true },
+  ),
+  insecure: field("bool", "insecure", z.boolean(), "run an unencrypted, unauthenticated ring"),
+  stateDir: field(
+    "string",
+    "stateDir",
+    nonEmpty,
+    "key ring, incarnation and id (default: $XDG_STATE_HOME/edgering/NAME)",
+  ),
+  weightsMemory: field(
+    "int",
+    "weightsMemory",
+    int(0, Number.MAX_SAFE_INTEGER),
+    "memory offered for weights, bytes (default: 80% of available)",
+  ),
 };
 
 /** Field names in display order. */

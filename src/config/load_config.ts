@@ -50,6 +50,7 @@ function validate(spec: ConfigField, value: unknown, where: string): unknown {
   const result = spec.schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
+  if (spec.secret) throw new ConfigError(`${where}: ${issue?.message ?? "invalid value"} (value not shown)`);
   const shown = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
   throw new ConfigError(`${where}: ${issue?.message ?? "invalid value"} (got ${shown.slice(0, 80)})`);
 }
@@ -256,6 +257,10 @@ export function formatConfig(resolved: ResolvedConfig): string {
     lines.push("", `# ${spec.help} [${resolved.sources[key]}; --${spec.flag}, ${spec.env}]`);
     if (value === undefined) {
       lines.push(`# ${spec.toml} = (unset)`);
+      continue;
+    }
+    if (spec.secret) {
+      lines.push(`# ${spec.toml}: set, redacted`);
       continue;
     }
     if (key === "apiKeys") {

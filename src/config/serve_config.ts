@@ -15,6 +15,12 @@
  */
 import type { BackendChoice } from "../backend/create_backend.ts";
 
+/** Gossip timing profiles (`cluster/gossip/config.ts`): `lan` = hashicorp/memberlist's LAN defaults;
+ * `local` = faster timings for nodes on one host and tests. */
+export const GOSSIP_PROFILES = ["lan", "local"] as const;
+/** One of {@link GOSSIP_PROFILES}. */
+export type GossipProfileChoice = typeof GOSSIP_PROFILES[number];
+
 /** Everything `edgering serve` can be told. */
 export interface ServeConfig {
   /** Interface to bind. 127.0.0.1 keeps the node private to this host; 0.0.0.0 exposes it to the network
@@ -65,6 +71,41 @@ export interface ServeConfig {
   graceSeconds: number;
   /** Seconds a 429 answer tells the client to wait (Retry-After). */
   retryAfterSeconds: number;
+
+  // ---- cluster (gossip ring) ----
+  /** Run a lone node: no gossip ring, no ports beyond the API, nothing written to `stateDir`. For a
+   * single machine that never joins others, and for tests. */
+  noCluster: boolean;
+  /** Node name, unique in the ring (≤ 128 bytes). Unset: this host's name. Several nodes on one host
+   * each need their own name (it also names their default state directory) and ports. */
+  nodeName?: string;
+  /** Gossip port, UDP and TCP (the same number for both); 0 picks a free one. */
+  gossipPort: number;
+  /** Interface the gossip port binds. Unset: `host`. */
+  gossipHost?: string;
+  /** Address other nodes use to reach this one (gossip, and the API address it advertises). Unset:
+   * the gossip host, or — when that is a wildcard like 0.0.0.0 — this host's first non-loopback
+   * IPv4 address. */
+  advertise?: string;
+  /** Seeds to join, "HOST:PORT" each; any one answering is enough. Unreachable seeds are retried with
+   * exponential backoff, so nodes may start in any order. Empty: start a new ring. */
+  join: string[];
+  /** Gossip timing profile: `lan` detects a crash in ≈ 5–10 s and rides out ≈ 5 s stalls; `local`
+   * detects in ≈ 2–4 s but may declare a process stopped for more than ≈ 2 s dead. */
+  profile: GossipProfileChoice;
+  /** Cluster key, base64 of 16, 24 or 32 bytes (AES-128/192/256-GCM); encrypts every gossip packet and
+   * stream. Unset: the key ring kept in `stateDir` — generated there (and its join command printed)
+   * when this node starts a new ring. Better passed by environment than on the command line. */
+  clusterKey?: string;
+  /** Run an unencrypted, unauthenticated ring (a warning is printed): anyone who can reach the gossip
+   * port can join it and read its traffic. */
+  insecure: boolean;
+  /** Where the node keeps its key ring, incarnation and id. Unset: `$XDG_STATE_HOME/edgering/<name>`,
+   * else `~/.local/state/edgering/<name>`. */
+  stateDir?: string;
+  /** Memory this node offers for model weights, in bytes, advertised to the planner. Unset: 80% of the
+   * memory available at start (the weights of the loaded model if that cannot be read). */
+  weightsMemory?: number;
 }
 
 /** Names of the fields of {@link ServeConfig}. */
@@ -110,5 +151,10 @@ export function defaultConfig(env: Readonly<Record<string, string | undefined>> 
     apiKeys: [],
     graceSeconds: 30,
     retryAfterSeconds: 1,
+    noCluster: false,
+    gossipPort: 7946,
+    join: [],
+    profile: "lan",
+    insecure: false,
   };
 }

@@ -28,6 +28,11 @@ Deno.test("the bundle of src/main.ts serves a completion on its own", async () =
         "--allow-env",
         bundle,
         "serve",
+        // Worker modules (the gossip worker, the wasm pool's workers) are separate entry points that
+        // `deno bundle` does not inline (`deno compile` takes them with --include): run without them.
+        "--no-cluster",
+        "--threads",
+        "1",
         "--model",
         model,
         "--model-name",

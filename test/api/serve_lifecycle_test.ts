@@ -28,7 +28,19 @@ interface Node {
 
 async function startNode(args: string[], home: string): Promise<Node> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "serve", "--port", "0", "--offline", "--backend", "reference", ...args],
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "serve",
+      "--no-cluster",
+      "--port",
+      "0",
+      "--offline",
+      "--backend",
+      "reference",
+      ...args,
+    ],
     env: childEnv(home),
     clearEnv: true,
     stdout: "null",

@@ -79,6 +79,8 @@ async function handle(req: WorkerRequest): Promise<unknown> {
     case "setLoad":
       load = req.load;
       return;
+    case "broadcastUserState":
+      return running().broadcastUserState(req.payload);
     case "updateMeta":
       return running().updateMeta(req.meta);
     case "installKey":

@@ -75,6 +75,11 @@ export class GossipWorker {
     return this.#call({ op: "setLoad", load }) as Promise<void>;
   }
 
+  /** Spreads a small state (≤ 256 bytes) to every member; see `GossipNode.broadcastUserState`. */
+  broadcastUserState(payload: Uint8Array): Promise<void> {
+    return this.#call({ op: "broadcastUserState", payload }) as Promise<void>;
+  }
+
   updateMeta(meta: Uint8Array): Promise<void> {
     return this.#call({ op: "updateMeta", meta }) as Promise<void>;
   }

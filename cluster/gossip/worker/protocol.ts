@@ -34,6 +34,7 @@ export type WorkerRequest =
   | { id: number; op: "members" }
   | { id: number; op: "info" }
   | { id: number; op: "setLoad"; load: Uint8Array }
+  | { id: number; op: "broadcastUserState"; payload: Uint8Array }
   | { id: number; op: "updateMeta"; meta: Uint8Array }
   | { id: number; op: "installKey"; key: Uint8Array }
   | { id: number; op: "useKey"; key: Uint8Array }

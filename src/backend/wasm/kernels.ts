@@ -12,7 +12,7 @@
  * k.run(descPtr, 0, 1);
  * ```
  */
-import kernelsModule from "./kernels_module.js";
+import kernelsModule from "./kernels_module.ts";
 import { WasmBackendError } from "./errors.ts";
 
 export { kernelsModule };
@@ -97,7 +97,7 @@ export function relaxedSimdSupported(): boolean {
 /** The compiled relaxed-SIMD module, or null when the engine cannot run it. */
 export async function loadRelaxedModule(): Promise<WebAssembly.Module | null> {
   if (!relaxedSimdSupported()) return null;
-  return (await import("./relaxed_module.js")).default;
+  return (await import("./relaxed_module.ts")).default;
 }
 
 /** Instantiates the kernels (and the relaxed loops, when given) on `memory`. */

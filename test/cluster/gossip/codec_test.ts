@@ -52,6 +52,7 @@ const samples: Message[] = [
       },
     ],
   },
+  { type: MessageType.User, node: "b", incarnation: 7, seq: 3, payload: new Uint8Array(256).fill(1) },
   { type: MessageType.Error, message: "protocol version 9 unsupported" },
 ];
 
@@ -114,7 +115,7 @@ Deno.test("trailing fields from a newer version are ignored", () => {
 });
 
 Deno.test("unknown message types are reported as such", () => {
-  for (const t of [8, 11, 99, 255]) {
+  for (const t of [11, 99, 255]) {
     assert.throws(() => decodeMessage(new Uint8Array([t, 0x90])), UnknownMessageTypeError, `type ${t}`);
   }
 });
@@ -171,4 +172,17 @@ Deno.test("encoding refuses fields past the wire limits", () => {
     WireEncodeError,
   );
   assert.throws(() => encodeCompound(Array.from({ length: 256 }, () => new Uint8Array(1))), WireEncodeError);
+});
+
+Deno.test("a user state over 256 bytes is refused at both ends", () => {
+  const big = {
+    type: MessageType.User,
+    node: "b",
+    incarnation: 1,
+    seq: 1,
+    payload: new Uint8Array(257),
+  } as const;
+  assert.throws(() => encodeMessage(big), WireEncodeError);
+  const frame = new Uint8Array([MessageType.User, ...new Encoder().encode(["b", 1, 1, new Uint8Array(257)])]);
+  assert.throws(() => decodeMessage(frame), WireDecodeError);
 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Encoder } from "@msgpack/msgpack";
 import { WireDecodeError, WireEncodeError } from "../../../cluster/gossip/errors.ts";
-import { META_MAX_BYTES } from "../../../cluster/gossip/messages.ts";
+import { encodeMessage } from "../../../cluster/gossip/codec.ts";
+import { MessageType, META_MAX_BYTES } from "../../../cluster/gossip/messages.ts";
 import {
   decodeCapabilities,
   decodeLoad,
@@ -85,4 +86,50 @@ Deno.test("peers see each other's capabilities in metadata and live load in acks
     assert.equal(decodeCapabilities(m.meta).name, m.name);
     assert.equal(decodeLoad(m.ackPayload!).queueDepth, Number(m.name.slice(1)));
   }
+});
+
+Deno.test("live load carries the sender's health score as an optional trailing field", () => {
+  const load = { queueDepth: 1, activeSequences: 1, tokensPerSecond: 3, utilisation: 0.1, healthScore: 2 };
+  assert.deepEqual(decodeLoad(encodeLoad(load)), load);
+  // A sender that predates the field: the four-field record still decodes, without it.
+  const old = new Encoder().encode([1, 1, 1, 3, 0.1]);
+  assert.equal(decodeLoad(old).healthScore, undefined);
+  assert.throws(() => decodeLoad(new Encoder().encode([1, 1, 1, 3, 0.1, -1])), WireDecodeError);
+});
+
+Deno.test("user state broadcasts reach every node within seconds; only the newest state per node is kept", () => {
+  const c = new SimCluster({ n: 20, profile: "lan", seed: 5 });
+  assert.notEqual(c.boot(), -1, "ring converges");
+  const load = (q: number) =>
+    encodeLoad({ queueDepth: q, activeSequences: 0, tokensPerSecond: 0, utilisation: 0 });
+  const origin = c.members[7];
+  origin.node.broadcastUserState(load(1));
+  origin.node.broadcastUserState(load(2)); // replaces the first while still queued
+  const seenEverywhere = (q: number) =>
+    c.members.every((m) => {
+      if (m === origin) return true;
+      const state = m.node.members().find((x) => x.name === origin.name)?.userState;
+      return state !== undefined && decodeLoad(state).queueDepth === q;
+    });
+  // lan gossips every 200 ms to 3 nodes; acks alone would need ~20 probe intervals (20 s).
+  const took = c.runUntil(() => seenEverywhere(2), 5_000);
+  assert.ok(took >= 0 && took <= 3_000, `reached all 19 others in ${took} ms`);
+  const view = c.members[0].node.members().find((x) => x.name === origin.name)!;
+  assert.ok(view.userStateAgeMs! >= 0 && view.userStateAgeMs! <= 3_000);
+  // A later state replaces it everywhere; a replayed older one is ignored.
+  origin.node.broadcastUserState(load(9));
+  assert.ok(c.runUntil(() => seenEverywhere(9), 5_000) >= 0);
+  const observer = c.members[0].node;
+  const before = observer.stats().userStatesIgnored;
+  const replay = encodeMessage({
+    type: MessageType.User,
+    node: origin.name,
+    incarnation: origin.node.table.local().incarnation,
+    seq: 1,
+    payload: load(1),
+  });
+  c.members[1].transport.sendPacket(c.members[0].addr, replay);
+  c.runFor(1_000);
+  assert.ok(seenEverywhere(9), "still the newest state");
+  assert.ok(observer.stats().userStatesIgnored > before, "the replay was counted and dropped");
 });

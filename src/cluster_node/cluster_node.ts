@@ -1,0 +1,394 @@
+/**
+ * A serving node's membership in the gossip ring: the I/O shell around `cluster/gossip`.
+ *
+ * - **Start**: opens the state directory, decides the key ring (`keyring_plan.ts`: a new ring gets a
+ *   generated key, saved with mode 0600), picks an incarnation above any this node used before
+ *   (`node.json`), and starts the gossip node in its Worker (a busy main thread — model loading, a
+ *   long kernel — cannot delay its acks). A port in use fails here, with one line.
+ * - **Join**: seeds are retried with exponential backoff until one answers (`join_retry.ts`); a
+ *   seed that cannot authenticate us is reported as a key problem, not as "unreachable".
+ * - **Load**: every `loadSampleMs` the scheduler is sampled into a live load (`load_meter.ts`) that
+ *   rides in our acks; when it changed enough — or has not been sent for a while — it is also
+ *   broadcast through the ring (rate-limited), so every node's view of every other stays seconds old.
+ * - **Metadata**: capabilities (`node_capabilities.ts`) are announced at start (a loading node) and
+ *   re-announced once the model is loaded and its throughput measured.
+ * - **Keys**: install/use/remove act on the worker's key ring, are mirrored here (the worker does not
+ *   hand keys back) and saved, so a restart keeps a rotation.
+ *
+ * @example
+ * ```ts
+ * const cluster = await ClusterNode.start({ settings, version: "0.1.0", apiAddr: "127.0.0.1:8080",
+ *   engine: () => scheduler.stats(), log: (l) => console.error(l) });
+ * await cluster.announce({ backend: "wasm", bytesPerSec: 2e9, model: { id: "m", layers: 22 } });
+ * console.log((await cluster.status()).members.length);
+ * await cluster.leave();
+ * await cluster.shutdown();
+ * ```
+ *
+ * @module
+ */
+import {
+  encodeCapabilities,
+  encodeLoad,
+  generateClusterKey,
+  GossipWorker,
+  initialIncarnation,
+  type LiveLoad,
+  type MemberEvent,
+} from "../../cluster/gossip/mod.ts";
+import { ClusterKeyError, ClusterStartError } from "./cluster_errors.ts";
+import type { ClusterControl, KeyListing, KeyOperation } from "./cluster_control.ts";
+import type { ClusterSettings } from "./cluster_settings.ts";
+import { buildClusterStatus, type ClusterStatus } from "./cluster_status.ts";
+import {
+  classifyJoinFailure,
+  explainJoinFailure,
+  type JoinFailureKind,
+  joinRetryDelayMs,
+} from "./join_retry.ts";
+import { decodeKey, encodeKey, keyFingerprint } from "./key_fingerprint.ts";
+import { KeyRingMirror } from "./key_ring_mirror.ts";
+import { planKeyring } from "./keyring_plan.ts";
+import { type EngineSample, type LastBroadcast, loadBroadcastDue, LoadMeter } from "./load_meter.ts";
+import { type CapabilityFacts, nodeCapabilities } from "./node_capabilities.ts";
+import { StateDir } from "./state_dir.ts";
+
+/** How long shutdown waits for the worker to stop before giving up on it, ms. */
+const WORKER_STOP_TIMEOUT_MS = 2_000;
+
+/** What {@link ClusterNode.start} needs. */
+export interface ClusterNodeOptions {
+  settings: ClusterSettings;
+  /** edgering version, advertised. */
+  version: string;
+  /** "host:port" other nodes use for this node's API. */
+  apiAddr: string;
+  /** The scheduler's figures; undefined while the model loads. */
+  engine: () => EngineSample | undefined;
+  /** Writes one log line (without the "edgering: " prefix). */
+  log: (line: string) => void;
+  /** Also log the gossip engine's debug lines. */
+  debug?: boolean;
+}
+
+const IDLE: EngineSample = { queued: 0, active: 0, steps: 0, decodeTokens: 0 };
+
+export class ClusterNode implements ClusterControl {
+  #worker: GossipWorker;
+  #ring: KeyRingMirror;
+  #generated: boolean;
+  #facts: CapabilityFacts;
+  #persistedIncarnation: number;
+  #meter = new LoadMeter();
+  #selfLoad?: LiveLoad;
+  #lastBroadcast?: LastBroadcast;
+  #ticker?: ReturnType<typeof setInterval>;
+  #ticking = false;
+  #tickError = "";
+  #stopped = false;
+  #wake?: () => void;
+  #joined = false;
+  #joinError?: string;
+  #keyOps: Promise<unknown> = Promise.resolve();
+  #leaving?: Promise<void>;
+
+  private constructor(
+    readonly options: ClusterNodeOptions,
+    readonly stateDir: StateDir,
+    worker: GossipWorker,
+    keys: Uint8Array[] | undefined,
+    generated: boolean,
+    facts: CapabilityFacts,
+    incarnation: number,
+  ) {
+    this.#worker = worker;
+    this.#ring = new KeyRingMirror(keys);
+    this.#generated = generated;
+    this.#facts = facts;
+    this.#persistedIncarnation = incarnation;
+  }
+
+  /**
+   * Starts the gossip node and, when there are seeds, the join attempts (in the background). Throws
+   * {@link ClusterConfigError} (keys), {@link ClusterStartError} (port in use, worker failure) or
+   * `StateDirError`.
+   */
+  static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
+    const { settings, log } = options;
+    const stateDir = await StateDir.open(settings.stateDir);
+    const plan = planKeyring({
+      flagKey: settings.clusterKey,
+      stored: await stateDir.readKeyring(),
+      insecure: settings.insecure,
+      joining: settings.seeds.length > 0,
+      generate: () => decodeKey(generateClusterKey()),
+    });
+    for (const note of plan.notes) log(`ring: ${note}`);
+    if (plan.save && plan.keys) await stateDir.writeKeyring(plan.keys);
+    const record = await stateDir.readNode();
+    const id = record?.id ?? crypto.randomUUID();
+    const incarnation = initialIncarnation(Date.now(), record?.incarnation);
+    await stateDir.writeNode({ id, incarnation });
+    const facts: CapabilityFacts = {
+      id,
+      name: settings.name,
+      version: options.version,
+      apiAddr: options.apiAddr,
+    };
+    let worker: GossipWorker;
+    try {
+      worker = await GossipWorker.start({
+        name: settings.name,
+        profile: settings.profile,
+        hostname: settings.bindHost,
+        port: settings.port,
+        advertiseHost: settings.advertiseHost,
+        keys: plan.keys,
+        meta: encodeCapabilities(nodeCapabilities(facts)),
+        incarnation,
+      });
+    } catch (error) {
+      throw startError(error);
+    }
+    const node = new ClusterNode(options, stateDir, worker, plan.keys, plan.generated, facts, incarnation);
+    node.#listen();
+    if (settings.insecure) {
+      log(
+        `warning: --insecure: the ring is unencrypted and unauthenticated — anyone who can reach ` +
+          `${worker.address} can join it, read its traffic and forge members`,
+      );
+    }
+    node.#ticker = setInterval(() => void node.#tick(), settings.timing.loadSampleMs);
+    void node.#tick();
+    if (settings.seeds.length > 0) void node.#joinLoop();
+    return node;
+  }
+
+  /** Gossip "host:port" of this node. */
+  get address(): string {
+    return this.#worker.address;
+  }
+
+  /** Lines that tell the operator how the ring was set up; printed once the node is ready. For a new
+   * ring started with a generated key this is the only place the key is ever shown. */
+  async describe(): Promise<string[]> {
+    const s = this.options.settings;
+    const where = `as ${s.name} on ${this.address} (profile ${s.profile})`;
+    const keys = this.#ring.encrypted ? this.#ring.keys : undefined;
+    const enc = keys ? `encryption on, primary key ${await keyFingerprint(keys[0])}` : "encryption OFF";
+    if (s.seeds.length > 0) return [`ring: joining through ${s.seeds.join(", ")} ${where} · ${enc}`];
+    const started = this.#generated || !keys ? "started a new ring" : "no seeds: waiting for others to join";
+    const lines = [`ring: ${started} ${where} · ${enc}`];
+    if (keys && this.#generated) {
+      lines[0] += ` (generated, kept in ${this.stateDir.keyringPath})`;
+    }
+    if (keys && this.#generated || !keys) {
+      const profile = s.profile === "lan" ? "" : ` --profile ${s.profile}`;
+      const secret = keys ? ` --cluster-key ${encodeKey(keys[0])}` : " --insecure";
+      lines.push(`ring: join it with: edgering serve --join ${this.address}${secret}${profile}`);
+    }
+    return lines;
+  }
+
+  /** Re-announces the capabilities with what became known (backend, score, model). */
+  async announce(facts: Partial<CapabilityFacts>): Promise<void> {
+    this.#facts = { ...this.#facts, ...facts };
+    await this.#worker.updateMeta(encodeCapabilities(nodeCapabilities(this.#facts)));
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const [members, info] = await Promise.all([this.#worker.members(), this.#worker.info()]);
+    const engine = this.options.engine() ?? IDLE;
+    return buildClusterStatus({
+      members,
+      info,
+      selfLoad: this.#selfLoad,
+      apiAddr: this.options.apiAddr,
+      profile: this.options.settings.profile,
+      keyCount: this.#ring.keys.length,
+      seeds: this.options.settings.seeds,
+      joined: this.#joined,
+      joinError: this.#joinError,
+      requests: { queued: engine.queued, active: engine.active },
+      nowMs: Date.now(),
+    });
+  }
+
+  listKeys(): Promise<KeyListing> {
+    return this.#ring.listing(this.options.settings.name);
+  }
+
+  changeKeys(op: KeyOperation, key: string): Promise<KeyListing> {
+    // one change at a time: each reads and writes the mirror and the saved ring
+    const next = this.#keyOps.then(() => this.#changeKeys(op, key));
+    this.#keyOps = next.catch(() => {});
+    return next;
+  }
+
+  /** Leaves the ring gracefully (peers record "left", not "failed"), waiting at most the profile's
+   * leave timeout. Later calls return the first one's promise. */
+  leave(): Promise<void> {
+    const timeout = this.options.settings.timing.leaveTimeoutMs;
+    this.#leaving ??= withTimeout(this.#worker.leave(timeout).catch(() => {}), timeout + 500).then(() => {});
+    return this.#leaving;
+  }
+
+  /** Stops sampling and joining, saves the incarnation and stops the worker — without leaving: call
+   * {@link leave} first unless the others should see this node fail. */
+  async shutdown(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#ticker);
+    this.#wake?.();
+    await withTimeout(this.#persistIncarnation().catch(() => {}), WORKER_STOP_TIMEOUT_MS);
+    await withTimeout(this.#worker.shutdown().catch(() => {}), WORKER_STOP_TIMEOUT_MS);
+  }
+
+  #listen(): void {
+    const log = this.options.log;
+    this.#worker.onEvent = (e) => {
+      // our own join and leave are told by the start and shutdown lines
+      if (e.member.name === this.options.settings.name && e.type !== "conflict") return;
+      const line = describeEvent(e);
+      if (line) log(`ring: ${line}`);
+    };
+    this.#worker.onLog = (level, message) => {
+      if (level === "warn" || this.options.debug) log(`ring: ${level}: ${message}`);
+    };
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#stopped) return;
+    this.#ticking = true;
+    try {
+      const info = await this.#worker.info();
+      const now = performance.now();
+      const load = this.#meter.sample(now, this.options.engine() ?? IDLE, info.healthScore);
+      this.#selfLoad = load;
+      const bytes = encodeLoad(load);
+      await this.#worker.setLoad(bytes);
+      if (loadBroadcastDue(this.#lastBroadcast, load, now, this.options.settings.timing)) {
+        await this.#worker.broadcastUserState(bytes);
+        this.#lastBroadcast = { load, at: now };
+      }
+      if (info.incarnation > this.#persistedIncarnation) await this.#persistIncarnation(info.incarnation);
+      this.#tickError = "";
+    } catch (error) {
+      const message = (error as Error).message;
+      if (!this.#stopped && message !== this.#tickError) {
+        this.options.log(`ring: load update failed: ${message}`);
+      }
+      this.#tickError = message;
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #persistIncarnation(known?: number): Promise<void> {
+    const incarnation = known ?? (await this.#worker.info()).incarnation;
+    if (incarnation <= this.#persistedIncarnation) return;
+    await this.stateDir.writeNode({ id: this.#facts.id, incarnation });
+    this.#persistedIncarnation = incarnation;
+  }
+
+  async #joinLoop(): Promise<void> {
+    const { seeds, timing } = this.options.settings;
+    let lastKind: JoinFailureKind | undefined;
+    for (let attempt = 1; !this.#stopped; attempt++) {
+      try {
+        const reached = await this.#worker.join(seeds);
+        if (this.#stopped) return;
+        this.#joined = true;
+        this.#joinError = undefined;
+        const known = (await this.#worker.members()).length;
+        this.options.log(
+          `ring: joined through ${reached} of ${seeds.length} seed(s); ${known} members known`,
+        );
+        return;
+      } catch (error) {
+        if (this.#stopped) return;
+        const message = (error as Error).message;
+        const kind = classifyJoinFailure(message);
+        this.#joinError = message;
+        // refusals every time (at the slowest pace); unreachable seeds on the 1st, 2nd, 4th, 8th… try
+        if (kind !== "unreachable" || kind !== lastKind || (attempt & (attempt - 1)) === 0) {
+          this.options.log(`ring: ${explainJoinFailure(kind, seeds, message)}`);
+        }
+        lastKind = kind;
+        const delay = kind === "unreachable"
+          ? joinRetryDelayMs(attempt, timing.joinRetryStartMs, timing.joinRetryMaxMs, Math.random())
+          : timing.joinRetryMaxMs;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  async #changeKeys(op: KeyOperation, text: string): Promise<KeyListing> {
+    const raw = await this.#ring.resolve(op, text);
+    const change = op === "install"
+      ? this.#worker.installKey(raw)
+      : op === "use"
+      ? this.#worker.useKey(raw)
+      : this.#worker.removeKey(raw);
+    await change.catch((error) => {
+      throw new ClusterKeyError((error as Error).message);
+    });
+    this.#ring.apply(op, raw);
+    const listing = await this.listKeys();
+    try {
+      await this.stateDir.writeKeyring(this.#ring.keys);
+    } catch (error) {
+      listing.warning = `the change is live but was not saved: ${(error as Error).message}`;
+      this.options.log(`ring: ${listing.warning}`);
+    }
+    this.options.log(
+      `ring: keys ${op}: now ${listing.keys.length} key(s), primary ${listing.keys[0].fingerprint}`,
+    );
+    return listing;
+  }
+}
+
+/** The worker's start failure as a one-line ClusterStartError. */
+function startError(error: unknown): Error {
+  const e = error as Error;
+  if (e.name === "GossipBindError") {
+    return new ClusterStartError(`${e.message} (pick another with --gossip-port; 0 picks a free one)`);
+  }
+  if (e.name === "GossipConfigError") return new ClusterStartError(e.message);
+  return new ClusterStartError(
+    `the gossip worker could not start: ${e.message} (run with --no-cluster to serve without a ring)`,
+  );
+}
+
+/** One log line per membership change worth an operator's attention. */
+function describeEvent(e: MemberEvent): string | undefined {
+  const m = e.member;
+  switch (e.type) {
+    case "join":
+      return `${m.name} joined (${m.addr})`;
+    case "left":
+      return `${m.name} left`;
+    case "dead":
+      return `${m.name} failed (declared dead${e.from ? ` by ${e.from}` : ""})`;
+    case "suspect":
+      return `${m.name} is suspect${e.from ? ` (reported by ${e.from})` : ""}`;
+    case "alive":
+      return `${m.name} is alive again`;
+    case "conflict":
+      return `name conflict: ${m.name} at ${m.addr} is also claimed by ${e.from ?? "another address"}`;
+    case "update":
+      return undefined;
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expiry = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([work, expiry]).finally(() => clearTimeout(timer));
+}
