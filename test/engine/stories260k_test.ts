@@ -63,20 +63,38 @@ Deno.test("stories260K: greedy generation reproduces the reference ids and text"
   }
 });
 
-Deno.test("edgering run prints exactly the reference text and ends stderr with the stats line", async () => {
-  let stdout = "", stderr = "";
-  const code = await main(
-    ["run", "--model", MODEL, "--prompt", reference.prompt, "--max-tokens", "32", "--temperature", "0"],
-    { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) },
-  );
-  assertEquals(code, 0);
-  assertEquals(stdout, reference.generated_text);
-  const last = stderr.trimEnd().split("\n").at(-1)!;
-  assert(
-    /^stats prompt_tokens=5 prompt_tps=[0-9.]+ gen_tokens=32 gen_tps=[0-9.]+ backend=reference$/.test(last),
-    last,
-  );
-});
+for (const backend of ["reference", "wasm", "auto"]) {
+  Deno.test(`edgering run --backend ${backend} prints exactly the reference text and ends stderr with the stats line`, async () => {
+    let stdout = "", stderr = "";
+    const code = await main(
+      [
+        "run",
+        "--model",
+        MODEL,
+        "--prompt",
+        reference.prompt,
+        "--max-tokens",
+        "32",
+        "--temperature",
+        "0",
+        "--backend",
+        backend,
+      ],
+      { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) },
+    );
+    assertEquals(code, 0, stderr);
+    assertEquals(stdout, reference.generated_text);
+    const last = stderr.trimEnd().split("\n").at(-1)!;
+    // auto takes WebGPU only on a real (non-fallback) adapter, so here it is the wasm backend
+    const expected = backend === "auto" ? "(wasm|webgpu)" : backend;
+    assert(
+      new RegExp(
+        `^stats prompt_tokens=5 prompt_tps=[0-9.]+ gen_tokens=32 gen_tps=[0-9.]+ backend=${expected}$`,
+      ).test(last),
+      last,
+    );
+  });
+}
 
 Deno.test("a stop string ends generation before the stop text is emitted", async () => {
   const model = await loadModel(MODEL, createReferenceBackend(), { ctx: 128 });
