@@ -10,6 +10,7 @@ import { ContextOverflowError } from "../engine/generate.ts";
 import { SamplerError } from "../engine/sampler.ts";
 import { DrainingError, EngineError, QueueFullError } from "../engine/scheduler_errors.ts";
 import { TokenizerError } from "../tokenizer/mod.ts";
+import { NoPipelineError, PipelineSequenceError } from "../../cluster/pipeline/pipeline_errors.ts";
 
 /** OpenAI's error types. */
 export type ApiErrorType =
@@ -70,6 +71,8 @@ export function errorResponse(error: ApiError): Response {
  * | TokenizerError        | 400    | invalid_prompt          |
  * | QueueFullError        | 429    | queue_full              |
  * | DrainingError         | 503    | draining                |
+ * | NoPipelineError       | 503    | no_pipeline             |
+ * | PipelineSequenceError | 503    | pipeline_failed         |
  * | EngineError, other    | 500    | internal_error          |
  */
 export function toApiError(error: unknown, retryAfterSeconds = 1): ApiError {
@@ -94,6 +97,15 @@ export function toApiError(error: unknown, retryAfterSeconds = 1): ApiError {
     });
   }
   if (error instanceof DrainingError) return new ApiError(503, error.message, "server_error", "draining");
+  if (error instanceof NoPipelineError) {
+    // the cluster has no plan that covers the model (too few nodes, or memory too small): retry later
+    return new ApiError(503, error.message, "server_error", "no_pipeline", null, {
+      "retry-after": String(retryAfterSeconds),
+    });
+  }
+  if (error instanceof PipelineSequenceError) {
+    return new ApiError(503, error.message, "server_error", "pipeline_failed");
+  }
   if (error instanceof EngineError) {
     return new ApiError(500, "internal error while generating", "server_error", "internal_error");
   }

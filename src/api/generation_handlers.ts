@@ -6,6 +6,7 @@
  * client that hangs up frees its KV slot at the end of the engine step in flight.
  */
 import { EngineError } from "../engine/scheduler_errors.ts";
+import { PipelineSequenceError } from "../../cluster/pipeline/pipeline_errors.ts";
 import type { SequenceStream } from "../engine/scheduler.ts";
 import type { GeneratedPiece } from "../engine/generate.ts";
 import { ApiError, badRequest, errorBody, toApiError } from "./api_error.ts";
@@ -119,7 +120,7 @@ function submit(prepared: Prepared, request: Request, deps: HandlerDeps): Sequen
   const { model, prompt, settings } = prepared;
   if (prompt.length === 0) throw badRequest("the prompt is empty", "prompt", "invalid_prompt");
   try {
-    return model.scheduler.submit({
+    return (model.target ?? model.scheduler).submit({
       prompt,
       maxTokens: settings.maxTokens ?? deps.options.defaultMaxTokens,
       sampling: settings.sampling,
@@ -151,7 +152,8 @@ const CLIENT_CLOSED = 499;
 /** The error for a sequence that did not finish: engine fault (500), client gone (499) or shutdown (503). */
 function failureOf(finishReason: string, error: unknown, clientGone: boolean): ApiError {
   if (finishReason === "error") {
-    return toApiError(error instanceof EngineError ? error : new EngineError(String(error)));
+    const known = error instanceof EngineError || error instanceof PipelineSequenceError;
+    return toApiError(known ? error : new EngineError(String(error)));
   }
   if (clientGone) {
     return new ApiError(CLIENT_CLOSED, "the client closed the request", "invalid_request_error", "cancelled");

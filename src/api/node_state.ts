@@ -3,12 +3,19 @@
  * command binds the port while the model is still loading (so `/health` answers "loading" during a
  * download), then fills in the model and flips the status.
  */
-import type { Scheduler } from "../engine/scheduler.ts";
+import type { Scheduler, SequenceStream } from "../engine/scheduler.ts";
+import type { SequenceRequest } from "../engine/sequence.ts";
 import type { Tokenizer } from "../tokenizer/mod.ts";
 import type { ChatTemplate } from "./chat_template.ts";
 
 /** Lifecycle of a node, as `/health` reports it. */
 export type NodeStatus = "loading" | "ready" | "draining";
+
+/** Whatever runs a request: the local Scheduler, or the layer pipeline's entry engine, which has the
+ * same `submit` (src/engine/scheduler.ts documents the errors it throws). */
+export interface SubmitTarget {
+  submit(request: SequenceRequest): SequenceStream;
+}
 
 /** A model being served. */
 export interface ServedModel {
@@ -21,6 +28,9 @@ export interface ServedModel {
   readonly chatTemplate: ChatTemplate;
   /** context per sequence, tokens */
   readonly ctx: number;
+  /** Where requests go when not to `scheduler`: the serve command points it at the pipeline engine
+   * while the cluster's plan splits the model across nodes, and clears it when this node serves alone. */
+  target?: SubmitTarget;
 }
 
 /** Mutable state shared by the app and the serve command. */

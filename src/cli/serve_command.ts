@@ -18,6 +18,7 @@ import denoConfig from "../../deno.json" with { type: "json" };
 import { createApiHandler } from "../api/app.ts";
 import { NodeState } from "../api/node_state.ts";
 import { createServedModel, modelIdFromPath } from "../api/served_model.ts";
+import type { ServedModel } from "../api/node_state.ts";
 import { createServeMetrics } from "../api/serve_metrics.ts";
 import { createBackend } from "../backend/create_backend.ts";
 import {
@@ -28,6 +29,7 @@ import {
   formatRate,
   type HostFacts,
   joinHostPort,
+  type PipelineStatus,
   probeDecodeThroughput,
   resolveClusterSettings,
   StateDirError,
@@ -43,6 +45,7 @@ import {
 import { prefill } from "../engine/generate.ts";
 import { type LoadedModel, loadModel } from "../engine/loaded_model.ts";
 import { createProgressReporter, formatBytes, ModelStoreError, resolveModel } from "../model_store/mod.ts";
+import { PipelineNode } from "../pipeline_node/mod.ts";
 import { UsageError } from "./cli_error.ts";
 import type { FlagTable } from "./flags.ts";
 import type { CliIo, Verb } from "./verb.ts";
@@ -159,6 +162,7 @@ async function startCluster(
   apiPort: number,
   state: NodeState,
   log: (line: string) => void,
+  pipeline: () => PipelineStatus | undefined,
 ): Promise<ClusterNode> {
   const apiHost = WILDCARD_HOSTS.has(config.host) ? settings.advertiseHost : config.host;
   try {
@@ -169,6 +173,7 @@ async function startCluster(
       engine: () => state.model?.scheduler.stats(),
       log,
       debug: Deno.env.get("EDGERING_DEBUG") === "1",
+      pipeline,
     });
   } catch (error) {
     if (
@@ -176,6 +181,41 @@ async function startCluster(
       error instanceof ClusterConfigError
     ) {
       throw new UsageError(`serve: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/** Reserves the pipeline port (a port in use fails here, with one line) and prepares the node's share
+ * of the layer pipeline; it follows the plan once `run()`. */
+async function startPipeline(
+  settings: ClusterSettings,
+  config: ServeConfig,
+  cluster: ClusterNode,
+  loaded: LoadedModel,
+  served: ServedModel,
+  weightsMemory: number,
+  log: (line: string) => void,
+): Promise<PipelineNode> {
+  try {
+    return await PipelineNode.start({
+      cluster,
+      loaded,
+      served,
+      modelId: served.id,
+      weightsMemory,
+      bindHost: settings.bindHost,
+      advertiseHost: settings.advertiseHost,
+      port: config.pipelinePort,
+      wireDtype: config.wireDtype,
+      log,
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new UsageError(
+        `serve: cannot bind the pipeline port ${settings.bindHost}:${config.pipelinePort}: the address is in use ` +
+          `(pick another with --pipeline-port)`,
+      );
     }
     throw error;
   }
@@ -276,6 +316,7 @@ async function runNode(
   const state = new NodeState();
   const metrics = createServeMetrics(() => state.model?.scheduler.stats());
   let cluster: ClusterNode | undefined;
+  let pipeline: PipelineNode | undefined;
   const handler = createApiHandler({
     state,
     metrics,
@@ -297,7 +338,16 @@ async function runNode(
   }:${server.addr.port}`;
   let loaded: LoadedModel | undefined;
   try {
-    if (clusterSettings) cluster = await startCluster(clusterSettings, config, server.addr.port, state, log);
+    if (clusterSettings) {
+      cluster = await startCluster(
+        clusterSettings,
+        config,
+        server.addr.port,
+        state,
+        log,
+        () => pipeline?.status(),
+      );
+    }
     const ready = loadServed(config, io, modelSource, loading.signal).then((model) => (loaded = model));
     const first = await Promise.race([ready.then(() => undefined), signals.received]);
     if (first !== undefined) {
@@ -308,14 +358,22 @@ async function runNode(
     }
     const model = loaded!;
     const id = config.modelName ?? modelIdFromPath(model.source);
-    if (cluster) {
+    const served = createServedModel(model, {
+      id,
+      queueSize: config.queueSize,
+      prefillChunk: config.prefillChunk,
+    });
+    if (cluster && clusterSettings) {
+      const memory = weightsMemory(config, model);
+      pipeline = await startPipeline(clusterSettings, config, cluster, model, served, memory, log);
       const probe = await probeDecodeThroughput(model);
       await cluster.announce({
         backend: model.forward.backend.name,
         device: model.forward.backend.description,
-        memoryBudgetBytes: weightsMemory(config, model),
+        memoryBudgetBytes: memory,
         bytesPerSec: probe.bytesPerSec,
         model: { id, layers: model.cfg.layers },
+        pipelineAddr: pipeline.address,
       });
       log(
         `ring: throughput score ${formatRate(probe.bytesPerSec)} (${
@@ -323,12 +381,15 @@ async function runNode(
         } of weights ` +
           `per decode step, ${probe.msPerToken.toFixed(2)} ms median of ${probe.tokens})`,
       );
+      if (memory < pipeline.modelBytes) {
+        log(
+          `pipeline: --weights-memory ${formatBytes(memory)} is below the model's ${
+            formatBytes(pipeline.modelBytes)
+          }: serving through the pipeline`,
+        );
+      }
+      pipeline.run();
     }
-    const served = createServedModel(model, {
-      id,
-      queueSize: config.queueSize,
-      prefillChunk: config.prefillChunk,
-    });
     state.model = served;
     state.status = "ready";
     log(
@@ -347,10 +408,11 @@ async function runNode(
     // leave the ring while draining: peers stop routing here at once, as they would after a crash
     const leaving = cluster?.leave();
     await served.scheduler.drain(config.graceSeconds * 1000);
-    await leaving;
+    await Promise.all([leaving, pipeline?.close()]);
     log("drained; bye");
   } finally {
     signals.remove();
+    await pipeline?.close();
     await cluster?.leave(); // at once when already left, or alone
     await cluster?.shutdown();
     await server.shutdown();

@@ -52,6 +52,7 @@ import { planKeyring } from "./keyring_plan.ts";
 import { type EngineSample, type LastBroadcast, loadBroadcastDue, LoadMeter } from "./load_meter.ts";
 import { type CapabilityFacts, nodeCapabilities } from "./node_capabilities.ts";
 import { StateDir } from "./state_dir.ts";
+import type { PipelineStatus } from "./pipeline_status.ts";
 
 /** How long shutdown waits for the worker to stop before giving up on it, ms. */
 const WORKER_STOP_TIMEOUT_MS = 2_000;
@@ -69,6 +70,8 @@ export interface ClusterNodeOptions {
   log: (line: string) => void;
   /** Also log the gossip engine's debug lines. */
   debug?: boolean;
+  /** The layer plan for the status document; undefined until there is one. */
+  pipeline?: () => PipelineStatus | undefined;
 }
 
 const IDLE: EngineSample = { queued: 0, active: 0, steps: 0, decodeTokens: 0 };
@@ -211,7 +214,19 @@ export class ClusterNode implements ClusterControl {
       joinError: this.#joinError,
       requests: { queued: engine.queued, active: engine.active },
       nowMs: Date.now(),
+      pipeline: this.options.pipeline?.(),
     });
+  }
+
+  /** The cluster keys (primary first), or undefined on an --insecure ring: the pipeline's
+   * connections authenticate with the same keys as gossip. */
+  get keys(): readonly Uint8Array[] | undefined {
+    return this.#ring.encrypted ? this.#ring.keys : undefined;
+  }
+
+  /** This node's id in the ring (its gossip name): what the planner and the pipeline call it. */
+  get name(): string {
+    return this.options.settings.name;
   }
 
   listKeys(): Promise<KeyListing> {

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import type { PipelineStatus } from "./pipeline_status.ts";
 import {
   decodeCapabilities,
   decodeLoad,
@@ -130,6 +131,8 @@ export interface ClusterStatus {
   at: string;
   info: ClusterInfo;
   members: MemberRow[];
+  /** The layer plan this node follows; absent until the model is loaded. */
+  pipeline?: PipelineStatus;
 }
 
 /** What {@link buildClusterStatus} reads. */
@@ -147,6 +150,7 @@ export interface StatusInputs {
   requests: { queued: number; active: number };
   /** Wall clock, ms since the epoch. */
   nowMs: number;
+  pipeline?: PipelineStatus;
 }
 
 const STATUS_NAMES: Record<MemberStatus, MemberStatusName> = {
@@ -202,6 +206,7 @@ export function buildClusterStatus(input: StatusInputs): ClusterStatus {
       pushPulls: { total: g.pushPulls, failed: g.pushPullsFailed },
     },
     members: rows,
+    ...(input.pipeline ? { pipeline: input.pipeline } : {}),
   };
 }
 

@@ -23,6 +23,7 @@ export * from "./keyring_plan.ts";
 export * from "./load_meter.ts";
 export * from "./node_api_client.ts";
 export * from "./node_capabilities.ts";
+export * from "./pipeline_status.ts";
 export * from "./state_dir.ts";
 export * from "./status_table.ts";
 export * from "./throughput_probe.ts";

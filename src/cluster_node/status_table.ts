@@ -15,6 +15,7 @@
  * @module
  */
 import type { ClusterStatus, MemberRow, MemberStatusName } from "./cluster_status.ts";
+import { formatPipeline } from "./pipeline_status.ts";
 
 /** Which rows to show. */
 export interface StatusFilter {
@@ -50,6 +51,7 @@ export function formatStatusTable(status: ClusterStatus, filter: StatusFilter = 
   const problems = filterMembers(status, filter).filter((m) => m.problem);
   for (const m of problems) out.push(`! ${m.name}: ${m.problem}`);
   out.push("", ...formatInfo(status));
+  if (status.pipeline) out.push(...formatPipeline(status.pipeline));
   return out.join("\n") + "\n";
 }
 

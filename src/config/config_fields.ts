@@ -12,6 +12,7 @@ import {
   MAX_SLOTS,
   type ServeConfig,
   type ServeConfigKey,
+  WIRE_DTYPES,
 } from "./serve_config.ts";
 
 /** How a field's text (flag or environment) becomes a value. */
@@ -170,6 +171,18 @@ export const CONFIG_FIELDS: { readonly [K in ServeConfigKey]-?: ConfigField } = 
     "weightsMemory",
     int(0, Number.MAX_SAFE_INTEGER),
     "memory offered for weights, bytes (default: 80% of available)",
+  ),
+  pipelinePort: field(
+    "int",
+    "pipelinePort",
+    int(0, 65535),
+    "layer-pipeline TCP port; 0 picks a free one (advertised through gossip)",
+  ),
+  wireDtype: field(
+    "string",
+    "wireDtype",
+    z.enum(WIRE_DTYPES),
+    `hidden states between pipeline stages: ${WIRE_DTYPES.join("|")} (f32: exact, twice the bytes)`,
   ),
 };
 

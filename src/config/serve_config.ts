@@ -20,6 +20,11 @@ import type { BackendChoice } from "../backend/create_backend.ts";
 export const GOSSIP_PROFILES = ["lan", "local"] as const;
 /** One of {@link GOSSIP_PROFILES}. */
 export type GossipProfileChoice = typeof GOSSIP_PROFILES[number];
+/** Hidden-state encodings between pipeline stages: f16 halves the bytes per hop; f32 keeps full precision
+ * (a greedy stream through the pipeline then equals a single node's bit for bit). */
+export const WIRE_DTYPES = ["f16", "f32"] as const;
+/** One of {@link WIRE_DTYPES}. */
+export type WireDtypeChoice = typeof WIRE_DTYPES[number];
 
 /** Everything `edgering serve` can be told. */
 export interface ServeConfig {
@@ -106,6 +111,11 @@ export interface ServeConfig {
   /** Memory this node offers for model weights, in bytes, advertised to the planner. Unset: 80% of the
    * memory available at start (the weights of the loaded model if that cannot be read). */
   weightsMemory?: number;
+  /** TCP port of the layer-pipeline stage server; 0 picks a free one. Peers learn it from gossip (the
+   * `pipelineAddr` capability), so only firewalls need a fixed one. */
+  pipelinePort: number;
+  /** Hidden states between pipeline stages: `f16` (half the bytes per hop) or `f32` (exact). */
+  wireDtype: WireDtypeChoice;
 }
 
 /** Names of the fields of {@link ServeConfig}. */
@@ -156,5 +166,7 @@ export function defaultConfig(env: Readonly<Record<string, string | undefined>> 
     join: [],
     profile: "lan",
     insecure: false,
+    pipelinePort: 0,
+    wireDtype: "f16",
   };
 }

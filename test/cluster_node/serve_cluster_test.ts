@@ -82,7 +82,7 @@ Deno.test("serve nodes form an encrypted ring from the printed join command; sta
           assert.equal(m.apiAddr, byName.get(m.name)!.addr);
           assert.match(m.id!, /^[0-9a-f-]{36}$/);
           assert.equal(m.version, "0.1.0");
-          assert.equal(m.pipelineAddr, "");
+          assert.match(m.pipelineAddr!, /^127\.0\.0\.1:\d+$/, "the reserved pipeline port is advertised");
           assert.ok(m.device && m.device.length > 0);
           assert.ok(m.memoryBudgetBytes! > 0);
           assert.ok(m.score! > 1e6, `throughput score ${m.score} bytes/s`);

@@ -14,7 +14,11 @@ export interface TestServer {
 }
 
 /** A real HTTP server on 127.0.0.1 serving `bytes` with (or, by mode, without) Range support. */
-export function serveBytes(bytes: Uint8Array, mode: RangeServerMode, fullBodyBytes = bytes.length): TestServer {
+export function serveBytes(
+  bytes: Uint8Array,
+  mode: RangeServerMode,
+  fullBodyBytes = bytes.length,
+): TestServer {
   const ranges: string[] = [];
   const state = { produced: 0 };
   let failuresLeft = mode === "flaky" ? 2 : 0;

@@ -1,0 +1,15 @@
+/**
+ * A serving node's part in the layer pipeline: its planner view of the gossip ring, the plan it
+ * follows, its stage server and the entry engine the API submits to while the model is split.
+ *
+ * @example
+ * ```ts
+ * import { PipelineNode } from "./mod.ts";
+ * const pipeline = await PipelineNode.start({ cluster, loaded, served, modelId, weightsMemory, ... });
+ * pipeline.run();
+ * ```
+ *
+ * @module
+ */
+export * from "./planner_view.ts";
+export * from "./pipeline_node.ts";

@@ -1,0 +1,120 @@
+/**
+ * The pure part of the pipeline node (src/pipeline_node/planner_view.ts) and the plan's status lines
+ * (src/cluster_node/pipeline_status.ts): which gossip members the planner sees, the agreed epoch, and
+ * the decisions a node takes from a plan.
+ */
+import assert from "node:assert/strict";
+import { modelCostFromConfig, planCluster, totalModelBytes } from "../../cluster/planner/mod.ts";
+import type { MemberRow } from "../../src/cluster_node/mod.ts";
+import { formatPipeline, pipelineStatus } from "../../src/cluster_node/mod.ts";
+import type { ModelConfig } from "../../src/model/model_config.ts";
+import {
+  avoiding,
+  layoutEpoch,
+  pipelineInUse,
+  plannerView,
+  servesAlone,
+  stageOf,
+} from "../../src/pipeline_node/mod.ts";
+
+function row(name: string, extra: Partial<MemberRow> = {}): MemberRow {
+  return {
+    name,
+    address: "127.0.0.1:1",
+    status: "alive",
+    incarnation: 1,
+    statusAgeMs: 0,
+    self: false,
+    backend: "reference",
+    models: ["m"],
+    layers: [],
+    pipelineAddr: `127.0.0.1:${name.length + 4000}`,
+    memoryBudgetBytes: 1e9,
+    score: 1e9,
+    ...extra,
+  };
+}
+
+const cfg = {
+  layers: 4,
+  dim: 64,
+  ffn: 128,
+  heads: 4,
+  headDim: 16,
+  kvHeads: 2,
+  kvDim: 32,
+  vocab: 512,
+  ctx: 256,
+  qkvBias: false,
+  tiedEmbeddings: true,
+};
+const cost = modelCostFromConfig(cfg as unknown as ModelConfig, 2);
+
+Deno.test("the planner sees only live members serving the model with a pipeline address, score and memory", () => {
+  const view = plannerView([
+    row("c"),
+    row("a", {
+      load: {
+        queueDepth: 2,
+        activeSequences: 1,
+        tokensPerSecond: 0,
+        utilisation: 0.37,
+        ageMs: 0,
+        via: "ack",
+      },
+    }),
+    row("dead", { status: "dead" }),
+    row("other-model", { models: ["x"] }),
+    row("loading", { pipelineAddr: "" }),
+    row("unscored", { score: 0 }),
+    row("unknown-backend", { backend: "unknown" }),
+    row("suspect", { status: "suspect" }),
+  ], "m");
+  assert.deepEqual(view.members.map((m) => m.id), ["a", "c", "suspect"]);
+  assert.equal(view.members[0].load, 0.3, "loads are rounded down to 1/LOAD_STEPS so every node plans alike");
+  assert.equal(view.depths.get("a"), 3);
+  assert.equal(view.addresses.get("c"), "127.0.0.1:4001");
+  assert.deepEqual([...view.alive].sort(), [
+    "a",
+    "c",
+    "loading",
+    "other-model",
+    "suspect",
+    "unknown-backend",
+    "unscored",
+  ]);
+});
+
+Deno.test("equal layouts get equal epochs, other layouts other epochs, never 0", () => {
+  const small = totalModelBytes(cost) * 0.6;
+  const members = ["a", "b"].map((id) => ({
+    id,
+    backend: "wasm" as const,
+    memoryBytes: small,
+    bytesPerSec: 1e9,
+    load: 0,
+  }));
+  const split = planCluster({ epoch: 7, members, model: cost });
+  const again = planCluster({ epoch: 9, members: [...members].reverse(), model: cost });
+  const alone = planCluster({ epoch: 7, members: [{ ...members[0], memoryBytes: 1e12 }], model: cost });
+  assert.equal(split.replicas[0].stages.length, 2);
+  assert.equal(layoutEpoch(split), layoutEpoch(again));
+  assert.notEqual(layoutEpoch(split), layoutEpoch(alone));
+  assert.ok(layoutEpoch(split) > 0 && layoutEpoch(split) <= 0xffff_ffff);
+
+  assert.equal(stageOf(split, "b")?.end, cost.layers);
+  assert.equal(stageOf(split, "z"), undefined);
+  assert.equal(servesAlone(split, "a"), false);
+  assert.equal(servesAlone(alone, "a"), true);
+  assert.equal(pipelineInUse(split, members, totalModelBytes(cost)), true);
+  assert.equal(pipelineInUse(alone, [{ ...members[0], memoryBytes: 1e12 }], totalModelBytes(cost)), false);
+  assert.equal(avoiding(split, new Set(["b"])).replicas.length, 0);
+  assert.equal(avoiding(split, new Set(["q"])).replicas.length, 1);
+
+  const lines = formatPipeline(
+    pipelineStatus(split, { mode: "pipeline", reason: "no-plan", model: "m", modelBytes: 1 }),
+  );
+  assert.match(lines[0], /^plan: +pipeline · epoch 7 \(no-plan\) · m · 1 replica/);
+  assert.match(lines.join("\n"), /a {2}layers 0-\d \+embd {2}compute [\d.]+ ms\/token {2}hop [\d.]+ ms/);
+  assert.match(lines.join("\n"), /\+ b: stage/);
+});
