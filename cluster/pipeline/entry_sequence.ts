@@ -10,12 +10,9 @@
  * @module
  */
 
-import type { GeneratedPiece } from "../../src/engine/generate.ts";
 import { DEFAULT_PENALTY_LAST_N, type SamplingParams } from "../../src/engine/sampler.ts";
-import type { SequenceEnd, SequenceSummary } from "../../src/engine/sequence.ts";
-import { StopMatcher } from "../../src/engine/stop_matcher.ts";
-import { TokenChannel } from "../../src/engine/token_channel.ts";
-import type { StreamDecoder, Tokenizer } from "../../src/tokenizer/mod.ts";
+import { SequenceOutput } from "../../src/engine/sequence.ts";
+import type { Tokenizer } from "../../src/tokenizer/mod.ts";
 import { FrameType, type OpenFrame, type TokenFrame, type WireDtype } from "./frames.ts";
 import type { PipelineRoute } from "./route.ts";
 
@@ -23,16 +20,11 @@ import type { PipelineRoute } from "./route.ts";
 export type AcceptResult = "continue" | "finished";
 
 /** A request being served through a pipeline. Only the PipelineEngine mutates it. */
-export class EntrySequence {
-  readonly channel = new TokenChannel<GeneratedPiece>();
-  readonly done: Promise<SequenceSummary>;
+export class EntrySequence extends SequenceOutput {
   /** prompt + tokens generated so far: what a replay prefills, and the penalties' history */
   readonly history: number[];
-  /** tokens generated (and streamed, unless they ended generation) */
-  generated = 0;
   /** RNG draws the last stage made: one per token when sampling is not greedy */
   draws = 0;
-  finished = false;
   /** the route it runs on now, and its sequence id there (0 while between routes) */
   route?: PipelineRoute;
   seqId = 0;
@@ -45,28 +37,20 @@ export class EntrySequence {
   lastProgress: number;
   /** clock (ms) when the last failover began; cleared by the first token after it */
   failedAt?: number;
-  admittedAt?: number;
-  firstTokenAt?: number;
-
-  readonly #decoder: StreamDecoder;
-  readonly #stop: StopMatcher;
-  #resolveDone!: (summary: SequenceSummary) => void;
 
   constructor(
-    readonly id: number,
-    readonly prompt: readonly number[],
+    id: number,
+    prompt: readonly number[],
     /** effective budget (already capped by the context) */
-    readonly maxTokens: number,
+    maxTokens: number,
     readonly sampling: SamplingParams & { readonly seed: number },
     stop: readonly string[],
-    private readonly tokenizer: Tokenizer,
-    readonly submittedAt: number,
+    tokenizer: Tokenizer,
+    submittedAt: number,
   ) {
-    this.#decoder = tokenizer.createStreamDecoder();
-    this.#stop = new StopMatcher(stop);
+    super(id, prompt, maxTokens, stop, tokenizer, submittedAt);
     this.history = [...prompt];
     this.lastProgress = submittedAt;
-    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
 
   /** Position the next sampled token will take. */
@@ -135,48 +119,9 @@ export class EntrySequence {
 
   /** Takes the next token from the last stage and streams its text. */
   accept(token: number, now: number): AcceptResult {
-    this.generated++;
     if (this.sampling.temperature > 0) this.draws++;
     this.history.push(token);
-    this.firstTokenAt ??= now;
     this.lastProgress = now;
-    if (this.tokenizer.isEndOfGeneration(token)) {
-      this.finish("stop", now);
-      return "finished";
-    }
-    const matched = this.#stop.push(this.#decoder.push(token));
-    this.channel.push({ token, text: matched.text });
-    if (matched.stopped) {
-      this.finish("stop", now);
-      return "finished";
-    }
-    if (this.generated >= this.maxTokens) {
-      this.finish("length", now);
-      return "finished";
-    }
-    return "continue";
-  }
-
-  /** Ends the sequence once: resolves `done` and closes (or fails) the channel. */
-  finish(reason: SequenceEnd, now: number, error?: unknown): void {
-    if (this.finished) return;
-    this.finished = true;
-    let tail = "";
-    if (reason === "length" || (reason === "stop" && !this.#stop.stopped)) {
-      tail = this.#stop.push(this.#decoder.flush()).text + this.#stop.flush();
-    }
-    const admitted = this.admittedAt ?? now;
-    this.#resolveDone({
-      finishReason: reason,
-      promptTokens: this.prompt.length,
-      generatedTokens: this.generated,
-      tail,
-      queuedMs: admitted - this.submittedAt,
-      firstTokenMs: this.firstTokenAt === undefined ? undefined : this.firstTokenAt - this.submittedAt,
-      totalMs: now - this.submittedAt,
-      error,
-    });
-    if (reason === "error") this.channel.fail(error);
-    else this.channel.close();
+    return this.emit(token, now) ? "finished" : "continue";
   }
 }

@@ -45,6 +45,7 @@
  *
  * @module
  */
+import type { SamplingParams } from "../../src/engine/sampler.ts";
 
 /** Protocol versions this build speaks. */
 export const PROTOCOL_VERSION_MIN = 1;
@@ -236,19 +237,11 @@ export interface OpenStage {
   readonly address: string;
 }
 
-/** Sampling parameters of one sequence, applied by the last stage (the sampler's SamplingParams). */
-export interface WireSampling {
-  readonly temperature: number;
-  readonly topK: number;
-  readonly topP: number;
-  readonly minP: number;
-  readonly repetitionPenalty: number;
-  readonly frequencyPenalty: number;
-  readonly presencePenalty: number;
-  readonly penaltyLastN: number;
-  /** RNG seed: an integer, |seed| ≤ 2^53 − 1 */
-  readonly seed: number;
-}
+/**
+ * Sampling parameters of one sequence, applied by the last stage: the sampler's own SamplingParams with
+ * every field present on the wire (seed: an integer, |seed| ≤ 2^53 − 1).
+ */
+export type WireSampling = Required<SamplingParams>;
 
 /**
  * Starts a sequence: travels the route ahead of the sequence's first FORWARD (so every stage knows it

@@ -46,27 +46,22 @@ export interface SequenceRequest {
 }
 
 /** A running or waiting sequence. Only the scheduler mutates it. */
-export class Sequence {
+/**
+ * The output side of one sequence, shared by the local scheduler's Sequence and the pipeline's entry
+ * sequence: UTF-8-safe detokenizing, stop strings, the token channel the client reads, counters and
+ * the summary that resolves `done`.
+ */
+export class SequenceOutput {
   readonly channel = new TokenChannel<GeneratedPiece>();
   readonly done: Promise<SequenceSummary>;
-  /** KV-cache slot while running, -1 otherwise */
-  slot = -1;
-  /** prompt tokens already in the cache */
-  prefilled = 0;
   /** tokens generated so far */
   generated = 0;
-  /** last sampled token, fed at the next step */
-  lastToken = -1;
-  /** set when the sequence must stop at the next step boundary */
-  cancelled = false;
   finished = false;
   admittedAt?: number;
   firstTokenAt?: number;
 
-  private readonly sampler: Sampler;
   private readonly decoder: StreamDecoder;
-  private readonly stop: StopMatcher;
-  private readonly history: number[];
+  private readonly stopMatcher: StopMatcher;
   private resolveDone!: (summary: SequenceSummary) => void;
 
   constructor(
@@ -74,16 +69,89 @@ export class Sequence {
     readonly prompt: readonly number[],
     /** effective budget (already capped by the context) */
     readonly maxTokens: number,
-    params: SamplingParams,
     stop: readonly string[],
-    private readonly tokenizer: Tokenizer,
+    protected readonly tokenizer: Tokenizer,
     readonly submittedAt: number,
   ) {
-    this.sampler = new Sampler(params, createRng(params.seed ?? 0));
     this.decoder = tokenizer.createStreamDecoder();
-    this.stop = new StopMatcher(stop);
-    this.history = [...prompt];
+    this.stopMatcher = new StopMatcher(stop);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /**
+   * Counts and streams one generated token; returns true when it ended the sequence (end of generation,
+   * a stop string, or the token budget). `now` is the clock in ms.
+   */
+  protected emit(token: number, now: number): boolean {
+    this.generated++;
+    this.firstTokenAt ??= now;
+    if (this.tokenizer.isEndOfGeneration(token)) {
+      this.finish("stop", now);
+      return true;
+    }
+    const matched = this.stopMatcher.push(this.decoder.push(token));
+    this.channel.push({ token, text: matched.text });
+    if (matched.stopped) {
+      this.finish("stop", now);
+      return true;
+    }
+    if (this.generated >= this.maxTokens) {
+      this.finish("length", now);
+      return true;
+    }
+    return false;
+  }
+
+  /** Ends the sequence once: resolves `done` and closes (or fails) the channel. */
+  finish(reason: SequenceEnd, now: number, error?: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    let tail = "";
+    if (reason === "length" || (reason === "stop" && !this.stopMatcher.stopped)) {
+      tail = this.stopMatcher.push(this.decoder.flush()).text + this.stopMatcher.flush();
+    }
+    const admitted = this.admittedAt ?? now;
+    this.resolveDone({
+      finishReason: reason,
+      promptTokens: this.prompt.length,
+      generatedTokens: this.generated,
+      tail,
+      queuedMs: admitted - this.submittedAt,
+      firstTokenMs: this.firstTokenAt === undefined ? undefined : this.firstTokenAt - this.submittedAt,
+      totalMs: now - this.submittedAt,
+      error,
+    });
+    if (reason === "error") this.channel.fail(error);
+    else this.channel.close();
+  }
+}
+
+export class Sequence extends SequenceOutput {
+  /** KV-cache slot while running, -1 otherwise */
+  slot = -1;
+  /** prompt tokens already in the cache */
+  prefilled = 0;
+  /** last sampled token, fed at the next step */
+  lastToken = -1;
+  /** set when the sequence must stop at the next step boundary */
+  cancelled = false;
+
+  private readonly sampler: Sampler;
+  private readonly history: number[];
+
+  constructor(
+    id: number,
+    prompt: readonly number[],
+    /** effective budget (already capped by the context) */
+    maxTokens: number,
+    params: SamplingParams,
+    stop: readonly string[],
+    tokenizer: Tokenizer,
+    submittedAt: number,
+  ) {
+    super(id, prompt, maxTokens, stop, tokenizer, submittedAt);
+    this.sampler = new Sampler(params, createRng(params.seed ?? 0));
+    this.history = [...prompt];
   }
 
   /** Prompt fully in the cache: each step feeds one sampled token. */
@@ -112,47 +180,9 @@ export class Sequence {
    */
   accept(logits: Float32Array, now: number): boolean {
     const token = this.sampler.sample(logits, this.history);
-    this.generated++;
     this.history.push(token);
-    this.firstTokenAt ??= now;
-    if (this.tokenizer.isEndOfGeneration(token)) {
-      this.finish("stop", now);
-      return true;
-    }
-    const matched = this.stop.push(this.decoder.push(token));
-    this.channel.push({ token, text: matched.text });
-    if (matched.stopped) {
-      this.finish("stop", now);
-      return true;
-    }
-    if (this.generated >= this.maxTokens) {
-      this.finish("length", now);
-      return true;
-    }
+    if (this.emit(token, now)) return true;
     this.lastToken = token;
     return false;
-  }
-
-  /** Ends the sequence once: resolves `done` and closes (or fails) the channel. */
-  finish(reason: SequenceEnd, now: number, error?: unknown): void {
-    if (this.finished) return;
-    this.finished = true;
-    let tail = "";
-    if (reason === "length" || (reason === "stop" && !this.stop.stopped)) {
-      tail = this.stop.push(this.decoder.flush()).text + this.stop.flush();
-    }
-    const admitted = this.admittedAt ?? now;
-    this.resolveDone({
-      finishReason: reason,
-      promptTokens: this.prompt.length,
-      generatedTokens: this.generated,
-      tail,
-      queuedMs: admitted - this.submittedAt,
-      firstTokenMs: this.firstTokenAt === undefined ? undefined : this.firstTokenAt - this.submittedAt,
-      totalMs: now - this.submittedAt,
-      error,
-    });
-    if (reason === "error") this.channel.fail(error);
-    else this.channel.close();
   }
 }
