@@ -59,6 +59,12 @@ import {
  * detection time (≈ 2 s), so a new plan follows a death within a few hundred ms of gossip knowing it. */
 export const POLL_MS = 250;
 
+/** How long a new plan epoch settles before a failover replays on it, ms. Every node adopts the epoch
+ * on its own, when its gossip view shows the change and its next poll runs (up to POLL_MS later), and
+ * then starts its stage; a replay sent at once reaches stages still on the old epoch, which refuse it
+ * and burn the sequence's failovers. New requests are not held back: a refusal only retries them. */
+export const EPOCH_SETTLE_MS = 1_000;
+
 /** What the gossip side must provide (ClusterNode does). */
 export interface PipelineCluster {
   /** this node's gossip name: its id in plans and on stage connections */
@@ -105,6 +111,8 @@ export class PipelineNode {
   readonly #port: number;
   readonly #keyring?: Keyring;
   #plan?: Plan;
+  /** performance.now() when this node adopted the current plan epoch */
+  #adoptedAt = 0;
   #reason = "no-plan";
   #mode: PipelineMode = "local";
   #view?: PipelineView;
@@ -191,6 +199,7 @@ export class PipelineNode {
         this.#reason = decision.reason;
         this.#o.log(`pipeline: plan epoch ${next.epoch} (${decision.reason}): ${describe(next)}`);
       }
+      if (next.epoch !== this.#plan?.epoch) this.#adoptedAt = performance.now();
       this.#plan = next;
       await this.#follow(next, view);
     } catch (error) {
@@ -285,10 +294,12 @@ export class PipelineNode {
       wireDtype: o.wireDtype === "f32" ? WireDtype.F32 : WireDtype.F16,
       ctx: o.loaded.ctx,
       log: (line) => o.log(`pipeline entry: ${line}`),
-      resolveRoute: ({ avoid }) => {
+      resolveRoute: ({ avoid, attempt }) => {
         const plan = this.#plan;
         const view = this.#view;
         if (!plan || !view) return undefined;
+        // a replay waits (the engine asks again) until the other nodes have followed a new epoch
+        if (attempt > 0 && performance.now() - this.#adoptedAt < EPOCH_SETTLE_MS) return undefined;
         const usable = avoiding(plan, avoid);
         const route = routeRequest(usable, view.depths);
         return route &&
