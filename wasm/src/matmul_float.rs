@@ -1,7 +1,7 @@
 //! Float matrix products: out[n, rows] = x[n, cols] · wᵀ for F32 and F16 weights, x f32.
 //!
-//! Each thread takes a contiguous range of weight rows; tokens go in tiles of two so each weight row is
-//! loaded (and for F16 converted) once per two tokens. Per token the sum is always accumulated the same
+//! Each thread takes a contiguous range of weight rows; tokens go in tiles of six so each weight row is
+//! loaded (and for F16 converted) once per six tokens. Per token the sum is always accumulated the same
 //! way (see [`dot`]), so results do not depend on the tile, the batch or the thread count.
 //!
 //! Weight layout: GGUF rows, `cols` f32 or f16 values each.
@@ -20,8 +20,10 @@ use crate::job::{Chunks, Desc, TYPE_F16};
 use crate::simd::*;
 use core::arch::wasm32::*;
 
-/// Tokens per tile: two tokens' four accumulators each, plus four weight vectors, fill V8's 16 registers.
-const TILE: usize = 2;
+/// Tokens per tile: six tokens' two accumulators each, plus two weight vectors and the loaded x, fit
+/// V8's 16 registers (eight tokens spill); each weight row is loaded and converted once per tile.
+/// Leftover tokens go in a tile of four, then of two, then alone (same per-token order in each).
+const TILE: usize = 6;
 /// 2^64: the scale of paired F16 inputs (see the module comment).
 const X_SCALE: f32 = 18_446_744_073_709_551_616.0;
 
@@ -140,16 +142,18 @@ unsafe fn rows_job<L: RowLoad>(d: Desc, _tid: usize, nth: usize) {
         for r in r0..r1 {
             let row = (w + r * cols * L::BYTES) as *const u8;
             let mut t = 0;
-            while t + TILE <= n {
-                let s = dot::<L, TILE>(row, (x + t * cols * 4) as *const f32, cols, &k);
-                for i in 0..TILE {
+            while t < n {
+                let xt = (x + t * cols * 4) as *const f32;
+                let (s, nt) = match n - t {
+                    left if left >= TILE => (dot::<L, TILE>(row, xt, cols, &k), TILE),
+                    left if left >= 4 => (dot::<L, 4>(row, xt, cols, &k), 4),
+                    left if left >= 2 => (dot::<L, 2>(row, xt, cols, &k), 2),
+                    _ => (dot::<L, 1>(row, xt, cols, &k), 1),
+                };
+                for i in 0..nt {
                     *out.add((t + i) * rows + r) = s[i];
                 }
-                t += TILE;
-            }
-            while t < n {
-                *out.add(t * rows + r) = dot::<L, 1>(row, (x + t * cols * 4) as *const f32, cols, &k)[0];
-                t += 1;
+                t += nt;
             }
         }
     }
@@ -160,26 +164,15 @@ unsafe fn xload(x: *const f32, c: usize) -> v128 {
     v128_load(x.add(c) as *const v128)
 }
 
-/// One weight row · T consecutive activation rows. Per token: four f32x4 accumulators over 16 columns
-/// at a time (four independent add chains hide the add latency), then 8- and 4-column steps, scalar
-/// columns, and ((a0 + a1) + (a2 + a3)), whatever T is.
+/// One weight row · T consecutive activation rows. Per token: two f32x4 accumulators over 8 columns at a
+/// time (two add chains per token: a tile of six keeps twelve independent chains in flight, and a
+/// single token's two still keep up with DRAM at decode), then a 4-column step into the first, scalar
+/// columns, and (a0 + a1), whatever T is.
 #[inline(always)]
 unsafe fn dot<L: RowLoad, const T: usize>(row: *const u8, x: *const f32, cols: usize, k: &Loaders) -> [f32; TILE] {
-    let mut a = [[f32x4_splat(0.0); 4]; T];
+    let mut a = [[f32x4_splat(0.0); 2]; T];
     let mut c = 0;
-    while c + 16 <= cols {
-        let (w0, w1) = L::load8(row, c, k);
-        let (w2, w3) = L::load8(row, c + 8, k);
-        for t in 0..T {
-            let xt = x.add(t * cols);
-            a[t][0] = f32x4_add(a[t][0], f32x4_mul(w0, xload(xt, c)));
-            a[t][1] = f32x4_add(a[t][1], f32x4_mul(w1, xload(xt, c + 4)));
-            a[t][2] = f32x4_add(a[t][2], f32x4_mul(w2, xload(xt, c + 8)));
-            a[t][3] = f32x4_add(a[t][3], f32x4_mul(w3, xload(xt, c + 12)));
-        }
-        c += 16;
-    }
-    if c + 8 <= cols {
+    while c + 8 <= cols {
         let (w0, w1) = L::load8(row, c, k);
         for t in 0..T {
             let xt = x.add(t * cols);
@@ -205,8 +198,7 @@ unsafe fn dot<L: RowLoad, const T: usize>(row: *const u8, x: *const f32, cols: u
     }
     let mut s = [0.0f32; TILE];
     for t in 0..T {
-        let v = f32x4_add(f32x4_add(a[t][0], a[t][1]), f32x4_add(a[t][2], a[t][3]));
-        s[t] = (hsum_f32(v) + tail[t]) * L::SCALE;
+        s[t] = (hsum_f32(f32x4_add(a[t][0], a[t][1])) + tail[t]) * L::SCALE;
     }
     s
 }

@@ -114,22 +114,30 @@ Deno.test("odd shapes: one block, block counts not a multiple of four, one row",
 Deno.test("a token's product has the same bits alone and inside a batch", async () => {
   const b = await createWasmBackend({ threads: 2 });
   try {
-    for (const type of ALL_TYPES) {
+    // n = 9 and 11 put tokens in every tile size of the float kernels (6, 4, 2, 1) and of the quantised
+    // ones (4, 1); 527 columns (float only) add the 4-column and scalar tails.
+    const cases = [
+      ...ALL_TYPES.map((type) => ({ type, cols: 512, n: 9 })),
+      ...ALL_TYPES.map((type) => ({ type, cols: 512, n: 11 })),
+      { type: GgmlType.F16, cols: 527, n: 11 },
+      { type: GgmlType.F32, cols: 527, n: 11 },
+    ];
+    for (const { type, cols, n } of cases) {
       const seed = freshSeed();
       const rng = createInputRng(seed);
-      const rows = 19, cols = 512, n = 9;
+      const rows = 19;
       const { weight } = matrixOf(b, type, rows, cols, normals(rng, rows * cols, 0.05));
       const xs = normals(rng, n * cols);
       const batch = b.alloc(n * rows);
       b.matmul(batch, weight, tensorOf(b, xs), n);
       const all = await b.read(batch);
-      for (const t of [0, 5, 8]) {
+      for (const t of [0, 5, 6, 7, n - 2, n - 1]) {
         const single = b.alloc(rows);
         b.matmul(single, weight, tensorOf(b, xs.slice(t * cols, (t + 1) * cols)), 1);
         assertSameBits(
           await b.read(single),
           all.slice(t * rows, (t + 1) * rows),
-          `${GgmlType[type]} token ${t} seed ${seed}`,
+          `${GgmlType[type]} [${rows}x${cols}] n=${n} token ${t} seed ${seed}`,
         );
       }
     }
