@@ -10,6 +10,7 @@ import { computeLogits, embedTokens, runLayers } from "../model/forward.ts";
 import type { LoadedModel } from "./loaded_model.ts";
 import { createRng, defaultSamplingParams, sample, type SamplingParams } from "./sampler.ts";
 import { StopMatcher } from "./stop_matcher.ts";
+import { decodeOnGpu } from "../backend/webgpu/mod.ts";
 
 /** Why generation ended, in OpenAI's terms. */
 export type FinishReason = "stop" | "length";
@@ -107,11 +108,14 @@ export async function* generate(
   if (prompt.length === 0) throw new RangeError("prompt must have at least one token");
   if (prompt.length >= model.ctx) throw new ContextOverflowError(prompt.length, model.ctx);
   const params: SamplingParams = { ...defaultSamplingParams(), ...options.sampling };
+  const maxTokens = Math.min(options.maxTokens, model.ctx - prompt.length);
+  if (model.forward.backend.name === "webgpu") {
+    return yield* generateOnGpu(model, prompt, options, params, maxTokens);
+  }
   const rng = createRng(params.seed ?? Date.now());
   const decoder = model.tokenizer.createStreamDecoder();
   const stop = new StopMatcher(options.stop ?? []);
   const history = [...prompt];
-  const maxTokens = Math.min(options.maxTokens, model.ctx - prompt.length);
 
   const prefillStart = performance.now();
   let logits = await prefill(model, prompt, slot);
@@ -144,6 +148,64 @@ export async function* generate(
     tail,
     prefillMs,
     decodeMs: performance.now() - decodeStart,
+  };
+}
+
+/**
+ * The WebGPU path: sampling runs on the GPU and each step's token feeds the next step there, so the host
+ * reads tokens back once per chunk of steps instead of once per token (see decodeOnGpu). Stop strings
+ * are still matched here on the text; the GPU work past a stop is discarded. prefillMs is the time to
+ * the first token.
+ */
+async function* generateOnGpu(
+  model: LoadedModel,
+  prompt: readonly number[],
+  options: GenerateOptions,
+  params: SamplingParams,
+  maxTokens: number,
+): AsyncGenerator<GeneratedPiece, GenerationSummary> {
+  const decoder = model.tokenizer.createStreamDecoder();
+  const stop = new StopMatcher(options.stop ?? []);
+  const started = performance.now();
+  let firstTokenAt: number | undefined;
+  const run = decodeOnGpu(model.forward, prompt, {
+    ...params,
+    seed: params.seed ?? Date.now(),
+    maxTokens,
+    stopTokens: model.tokenizer.endOfGenerationIds,
+    slot: options.slot,
+    mayStopEarly: stop.active,
+    signal: options.signal,
+  });
+  let generated = 0;
+  let finishReason: FinishReason = "length";
+  let step = await run.next();
+  while (!step.done) {
+    firstTokenAt ??= performance.now();
+    generated++;
+    const matched = stop.push(decoder.push(step.value));
+    yield { token: step.value, text: matched.text };
+    if (matched.stopped) {
+      finishReason = "stop";
+      await run.return(undefined as never);
+      break;
+    }
+    step = await run.next();
+  }
+  // an end-of-generation token ended the run on the GPU: it counts as generated, as on the CPU path
+  if (step.done && step.value.finishReason === "stop") {
+    finishReason = "stop";
+    generated++;
+  }
+  const finished = performance.now();
+  firstTokenAt ??= finished;
+  return {
+    finishReason,
+    promptTokens: prompt.length,
+    generatedTokens: generated,
+    tail: stop.stopped ? "" : stop.push(decoder.flush()).text + stop.flush(),
+    prefillMs: firstTokenAt - started,
+    decodeMs: finished - firstTokenAt,
   };
 }
 

@@ -36,6 +36,11 @@ export class StopMatcher {
     this.stops = stops.filter((s) => s.length > 0);
   }
 
+  /** True when there is any stop string to look for. */
+  get active(): boolean {
+    return this.stops.length > 0;
+  }
+
   /** True once a stop string has matched. */
   get stopped(): boolean {
     return this.matched !== undefined;

@@ -227,6 +227,11 @@ export class Tokenizer {
     return this.vocab.tokenToId.get(text);
   }
 
+  /** Every end-of-generation token id (EOS, EOT and the like), e.g. for a GPU-side stop check. */
+  get endOfGenerationIds(): readonly number[] {
+    return [...this.vocab.eogIds];
+  }
+
   /** True for tokens that end generation: EOS, EOT and the other end-of-turn tokens of the vocabulary. */
   isEndOfGeneration(id: number): boolean {
     return this.vocab.eogIds.has(id);

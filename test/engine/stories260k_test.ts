@@ -3,6 +3,7 @@
  * llama.cpp's greedy continuation token for token, and its first-step logits within 1e-4 relative L2.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { createBackend } from "../../src/backend/create_backend.ts";
 import { createReferenceBackend } from "../../src/backend/reference/reference_backend.ts";
 import { generate, prefill } from "../../src/engine/generate.ts";
 import { loadModel } from "../../src/engine/loaded_model.ts";
@@ -63,7 +64,7 @@ Deno.test("stories260K: greedy generation reproduces the reference ids and text"
   }
 });
 
-for (const backend of ["reference", "wasm", "auto"]) {
+for (const backend of ["reference", "wasm", "webgpu", "auto"]) {
   Deno.test(`edgering run --backend ${backend} prints exactly the reference text and ends stderr with the stats line`, async () => {
     let stdout = "", stderr = "";
     const code = await main(
@@ -96,27 +97,31 @@ for (const backend of ["reference", "wasm", "auto"]) {
   });
 }
 
-Deno.test("a stop string ends generation before the stop text is emitted", async () => {
-  const model = await loadModel(MODEL, createReferenceBackend(), { ctx: 128 });
-  try {
-    let text = "";
-    const run = generate(model, reference.prompt_ids, {
-      maxTokens: 32,
-      sampling: { temperature: 0 },
-      stop: ["Lily"],
-    });
-    let step = await run.next();
-    while (!step.done) {
-      text += step.value.text;
-      step = await run.next();
+for (const backend of ["reference", "webgpu"] as const) {
+  // webgpu runs the GPU-resident loop (tokens sampled on the GPU, read back in chunks): the stop string
+  // is found on the host and the GPU's work past it discarded
+  Deno.test(`${backend}: a stop string ends generation before the stop text is emitted`, async () => {
+    const model = await loadModel(MODEL, await createBackend(backend), { ctx: 128 });
+    try {
+      let text = "";
+      const run = generate(model, reference.prompt_ids, {
+        maxTokens: 32,
+        sampling: { temperature: 0 },
+        stop: ["Lily"],
+      });
+      let step = await run.next();
+      while (!step.done) {
+        text += step.value.text;
+        step = await run.next();
+      }
+      text += step.value.tail;
+      assertEquals(text, ", there was a little girl named ");
+      assertEquals(step.value.finishReason, "stop");
+    } finally {
+      model.close();
     }
-    text += step.value.tail;
-    assertEquals(text, ", there was a little girl named ");
-    assertEquals(step.value.finishReason, "stop");
-  } finally {
-    model.close();
-  }
-});
+  });
+}
 
 Deno.test("the same seed gives the same sampled text; another seed usually differs", async () => {
   const model = await loadModel(MODEL, createReferenceBackend(), { ctx: 128 });
