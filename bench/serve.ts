@@ -28,7 +28,7 @@ import { type BackendChoice, createBackend } from "../src/backend/create_backend
 import { generate } from "../src/engine/generate.ts";
 import { type LoadedModel, loadModel } from "../src/engine/loaded_model.ts";
 import { defaultSamplingParams } from "../src/engine/sampler.ts";
-import type { Scheduler } from "../src/engine/scheduler.ts";
+import type { ServedScheduler } from "../src/api/node_state.ts";
 import { openGguf } from "../src/gguf/mod.ts";
 import { writeSyntheticModel } from "../src/model/synthetic_model.ts";
 import { GgmlType } from "../src/quant/ggml_type.ts";
@@ -126,7 +126,7 @@ async function engineAlone(model: LoadedModel): Promise<number> {
   return count / ((performance.now() - start) / 1000);
 }
 
-function engineLevel(model: LoadedModel, scheduler: Scheduler, streams: number): Promise<LevelResult> {
+function engineLevel(model: LoadedModel, scheduler: ServedScheduler, streams: number): Promise<LevelResult> {
   return closedLoop(streams, async (i) => {
     const started = performance.now();
     const stream = scheduler.submit({

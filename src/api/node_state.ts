@@ -3,7 +3,7 @@
  * command binds the port while the model is still loading (so `/health` answers "loading" during a
  * download), then fills in the model and flips the status.
  */
-import type { Scheduler, SequenceStream } from "../engine/scheduler.ts";
+import type { SchedulerStats, SequenceStream } from "../engine/scheduler.ts";
 import type { SequenceRequest } from "../engine/sequence.ts";
 import type { Tokenizer } from "../tokenizer/mod.ts";
 import type { ChatTemplate } from "./chat_template.ts";
@@ -17,13 +17,23 @@ export interface SubmitTarget {
   submit(request: SequenceRequest): SequenceStream;
 }
 
+/** The node's own request runner: the local Scheduler, or on a node too small to hold the model, the
+ * entry that forwards to `ServedModel.target` (served_model.ts `createEntryServedModel`). */
+export interface ServedScheduler extends SubmitTarget {
+  stats(): SchedulerStats;
+  /** Refuses new requests, lets running ones finish for up to `graceMs`, then cancels the rest. */
+  drain(graceMs: number): Promise<void>;
+  /** Cancels every running request. */
+  close(): Promise<void>;
+}
+
 /** A model being served. */
 export interface ServedModel {
   /** id in `/v1/models` and in requests' `model` field */
   readonly id: string;
   /** Unix seconds when it was loaded */
   readonly created: number;
-  readonly scheduler: Scheduler;
+  readonly scheduler: ServedScheduler;
   readonly tokenizer: Tokenizer;
   readonly chatTemplate: ChatTemplate;
   /** context per sequence, tokens */

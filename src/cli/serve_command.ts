@@ -31,8 +31,10 @@ import {
   joinHostPort,
   type PipelineStatus,
   probeDecodeThroughput,
+  probeLayerThroughput,
   resolveClusterSettings,
   StateDirError,
+  type ThroughputProbe,
 } from "../cluster_node/mod.ts";
 import {
   CONFIG_FIELDS,
@@ -44,8 +46,14 @@ import {
 } from "../config/mod.ts";
 import { prefill } from "../engine/generate.ts";
 import { type LoadedModel, loadModel } from "../engine/loaded_model.ts";
+import { type GgufFile, openGguf } from "../gguf/mod.ts";
+import { modelConfigFromGguf } from "../model/model_config.ts";
+import { Tokenizer } from "../tokenizer/mod.ts";
+import { modelCostFromTensors, totalModelBytes } from "../../cluster/planner/mod.ts";
+import { createEntryServedModel } from "../api/served_model.ts";
+
 import { createProgressReporter, formatBytes, ModelStoreError, resolveModel } from "../model_store/mod.ts";
-import { PipelineNode } from "../pipeline_node/mod.ts";
+import { type PipelineModel, PipelineNode } from "../pipeline_node/mod.ts";
 import { UsageError } from "./cli_error.ts";
 import type { FlagTable } from "./flags.ts";
 import type { CliIo, Verb } from "./verb.ts";
@@ -145,14 +153,29 @@ function hostFacts(config: ServeConfig): HostFacts {
 }
 
 /** Memory offered for weights: --weights-memory, else a share of what is available now, else the
- * weights already loaded. */
-function weightsMemory(config: ServeConfig, loaded: LoadedModel): number {
+ * whole model's weights. */
+function weightsMemory(config: ServeConfig, modelBytes: number): number {
   if (config.weightsMemory !== undefined) return config.weightsMemory;
   try {
     return Math.round(Deno.systemMemoryInfo().available * DEFAULT_WEIGHTS_MEMORY_SHARE);
   } catch {
-    return loaded.weights.bytes;
+    return modelBytes;
   }
+}
+
+/** The model as this node serves it: loaded whole (`loaded`), or — in a ring, when it exceeds the
+ * weights memory — only opened, for the pipeline stage the plan gives this node. */
+interface NodeModel extends PipelineModel {
+  readonly source: string;
+  /** undefined on a node that holds only a pipeline stage */
+  readonly loaded?: LoadedModel;
+  /** weight bytes of the whole model */
+  readonly modelBytes: number;
+  /** bytes offered for weights */
+  readonly weightsMemory: number;
+  /** the throughput score of a stage-only node, measured on the layers that fit its budget */
+  readonly probe?: ThroughputProbe;
+  close(): void;
 }
 
 /** Starts the ring membership; startup failures become one-line usage errors. */
@@ -192,7 +215,7 @@ async function startPipeline(
   settings: ClusterSettings,
   config: ServeConfig,
   cluster: ClusterNode,
-  loaded: LoadedModel,
+  model: PipelineModel,
   served: ServedModel,
   weightsMemory: number,
   log: (line: string) => void,
@@ -200,7 +223,7 @@ async function startPipeline(
   try {
     return await PipelineNode.start({
       cluster,
-      loaded,
+      model,
       served,
       modelId: served.id,
       weightsMemory,
@@ -262,7 +285,8 @@ async function loadServed(
   io: CliIo,
   modelSource: string,
   signal: AbortSignal,
-): Promise<LoadedModel> {
+  inRing: boolean,
+): Promise<NodeModel> {
   const log = (line: string) => io.stderr(`edgering: ${line}\n`);
   let reporter: ReturnType<typeof createProgressReporter> | undefined;
   let path: string;
@@ -288,6 +312,29 @@ async function loadServed(
     if (error instanceof ModelStoreError) throw new UsageError(`serve: ${error.message}`);
     throw error;
   }
+  // the header alone says whether the model fits: a node that cannot hold it loads only its stage
+  const file = await openGguf(path);
+  let stageOnly: NodeModel | undefined;
+  try {
+    const cfg = modelConfigFromGguf(file.header);
+    const modelBytes = totalModelBytes(modelCostFromTensors(cfg, file.header.tensors));
+    const memory = weightsMemory(config, modelBytes);
+    if (inRing && memory < modelBytes) {
+      const tokenizer = Tokenizer.fromMetadata(file.header.metadata);
+      const probe = await probeLayerThroughput({
+        file,
+        cfg,
+        tokenizer,
+        backend: await createBackend(config.backend, { threads: config.threads }),
+        budgetBytes: memory,
+      });
+      const backend = await createBackend(config.backend, { threads: config.threads });
+      stageOnly = stageOnlyModel(path, file, tokenizer, backend, config, modelBytes, memory, probe);
+    }
+  } finally {
+    if (!stageOnly) file.close();
+  }
+  if (stageOnly) return stageOnly;
   const backend = await createBackend(config.backend, { threads: config.threads });
   const loaded = await loadModel(path, backend, {
     slots: config.slots,
@@ -297,12 +344,52 @@ async function loadServed(
   // warm-up: one forward pass compiles kernels / JITs the hot loops before the first request
   const warmToken = loaded.tokenizer.bosId >= 0 ? loaded.tokenizer.bosId : 0;
   await prefill(loaded, [warmToken], 0);
-  return loaded;
+  const modelBytes = totalModelBytes(modelCostFromTensors(loaded.cfg, loaded.file.header.tensors));
+  return {
+    source: loaded.source,
+    file: loaded.file,
+    cfg: loaded.cfg,
+    tokenizer: loaded.tokenizer,
+    backend: loaded.forward.backend,
+    ctx: loaded.ctx,
+    loaded,
+    modelBytes,
+    weightsMemory: weightsMemory(config, modelBytes),
+    close: () => loaded.close(),
+  };
 }
 
-/** KV cache size in bytes, f32 K and V. */
-function kvBytes(loaded: LoadedModel): number {
-  return loaded.slots * loaded.cfg.layers * loaded.ctx * loaded.cfg.kvDim * 2 * 4;
+function stageOnlyModel(
+  source: string,
+  file: GgufFile,
+  tokenizer: Tokenizer,
+  backend: Awaited<ReturnType<typeof createBackend>>,
+  config: ServeConfig,
+  modelBytes: number,
+  memory: number,
+  probe: ThroughputProbe,
+): NodeModel {
+  const cfg = modelConfigFromGguf(file.header);
+  return {
+    source,
+    file,
+    cfg,
+    tokenizer,
+    backend,
+    ctx: Math.min(config.ctx ?? cfg.ctx, cfg.ctx),
+    modelBytes,
+    weightsMemory: memory,
+    probe,
+    close() {
+      file.close();
+      backend.dispose();
+    },
+  };
+}
+
+/** KV cache size in bytes, f32 K and V; none on a stage-only node until its stage starts. */
+function kvBytes(loaded: LoadedModel | undefined): number {
+  return loaded ? loaded.slots * loaded.cfg.layers * loaded.ctx * loaded.cfg.kvDim * 2 * 4 : 0;
 }
 
 /** Runs a node until a shutdown signal has been handled. */
@@ -336,7 +423,7 @@ async function runNode(
   const address = `http://${
     config.host.includes(":") ? `[${config.host}]` : config.host
   }:${server.addr.port}`;
-  let loaded: LoadedModel | undefined;
+  let loaded: NodeModel | undefined;
   try {
     if (clusterSettings) {
       cluster = await startCluster(
@@ -348,7 +435,9 @@ async function runNode(
         () => pipeline?.status(),
       );
     }
-    const ready = loadServed(config, io, modelSource, loading.signal).then((model) => (loaded = model));
+    const ready = loadServed(config, io, modelSource, loading.signal, cluster !== undefined).then((
+      model,
+    ) => (loaded = model));
     const first = await Promise.race([ready.then(() => undefined), signals.received]);
     if (first !== undefined) {
       log(`${first} while loading: stopping`);
@@ -358,18 +447,20 @@ async function runNode(
     }
     const model = loaded!;
     const id = config.modelName ?? modelIdFromPath(model.source);
-    const served = createServedModel(model, {
-      id,
-      queueSize: config.queueSize,
-      prefillChunk: config.prefillChunk,
-    });
+    const served = model.loaded
+      ? createServedModel(model.loaded, {
+        id,
+        queueSize: config.queueSize,
+        prefillChunk: config.prefillChunk,
+      })
+      : createEntryServedModel(model, { id });
     if (cluster && clusterSettings) {
-      const memory = weightsMemory(config, model);
+      const memory = model.weightsMemory;
       pipeline = await startPipeline(clusterSettings, config, cluster, model, served, memory, log);
-      const probe = await probeDecodeThroughput(model);
+      const probe = model.probe ?? await probeDecodeThroughput(model.loaded!);
       await cluster.announce({
-        backend: model.forward.backend.name,
-        device: model.forward.backend.description,
+        backend: model.backend.name,
+        device: model.backend.description,
         memoryBudgetBytes: memory,
         bytesPerSec: probe.bytesPerSec,
         model: { id, layers: model.cfg.layers },
@@ -393,9 +484,11 @@ async function runNode(
     state.model = served;
     state.status = "ready";
     log(
-      `serving ${served.id} on ${address} · backend ${model.forward.backend.name} (${model.forward.backend.description}) · ` +
-        `${config.slots} slots × ${model.ctx} ctx · memory: weights ${formatBytes(model.weights.bytes)}, ` +
-        `kv ${formatBytes(kvBytes(model))}, rss ${
+      `serving ${served.id} on ${address} · backend ${model.backend.name} (${model.backend.description}) · ` +
+        `${config.slots} slots × ${model.ctx} ctx · memory: weights ${
+          formatBytes(model.loaded?.weights.bytes ?? 0)
+        }${model.loaded ? "" : " (pipeline stage only)"}, ` +
+        `kv ${formatBytes(kvBytes(model.loaded))}, rss ${
           formatBytes(Deno.memoryUsage().rss)
         } · chat template ${served.chatTemplate.origin}` +
         (config.apiKeys.length > 0 ? ` · ${config.apiKeys.length} api key(s)` : ""),

@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { PipelineNode } from "./mod.ts";
- * const pipeline = await PipelineNode.start({ cluster, loaded, served, modelId, weightsMemory, ... });
+ * const pipeline = await PipelineNode.start({ cluster, model, served, modelId, weightsMemory, ... });
  * pipeline.run();
  * ```
  *

@@ -21,7 +21,7 @@
  *
  * @example
  * ```ts
- * const pipeline = await PipelineNode.start({ cluster, loaded, served, modelId, weightsMemory, ... });
+ * const pipeline = await PipelineNode.start({ cluster, model, served, modelId, weightsMemory, ... });
  * await cluster.announce({ pipelineAddr: pipeline.address, ... });
  * pipeline.run();
  * // later
@@ -43,8 +43,11 @@ import {
 import type { ServedModel } from "../api/node_state.ts";
 import type { ClusterStatus } from "../cluster_node/cluster_status.ts";
 import { type PipelineMode, type PipelineStatus, pipelineStatus } from "../cluster_node/pipeline_status.ts";
-import type { LoadedModel } from "../engine/loaded_model.ts";
+import type { Backend } from "../backend/backend.ts";
+import type { GgufFile } from "../gguf/mod.ts";
+import type { ModelConfig } from "../model/model_config.ts";
 import type { LayerRange } from "../model/model_weights.ts";
+import type { Tokenizer } from "../tokenizer/mod.ts";
 import {
   avoiding,
   layoutEpoch,
@@ -74,11 +77,25 @@ export interface PipelineCluster {
   status(): Promise<ClusterStatus>;
 }
 
+/** The model as this node has it: what stages and the entry engine need, without the whole model
+ * loaded (a node too small for the model holds only the stage the plan gives it). A LoadedModel gives
+ * it as `{ file, cfg, tokenizer, backend: forward.backend, ctx }`. */
+export interface PipelineModel {
+  /** the open GGUF: stages read their ranges from it */
+  readonly file: GgufFile;
+  readonly cfg: ModelConfig;
+  readonly tokenizer: Tokenizer;
+  /** where stages load their weights */
+  readonly backend: Backend;
+  /** context per sequence, tokens */
+  readonly ctx: number;
+}
+
 /** What {@link PipelineNode.start} needs. */
 export interface PipelineNodeOptions {
   readonly cluster: PipelineCluster;
-  /** the model as loaded locally: config, tokenizer, its open GGUF (stages read their ranges from it) */
-  readonly loaded: LoadedModel;
+  /** the model: config, tokenizer, its open GGUF and the backend stages run on */
+  readonly model: PipelineModel;
   /** what the API serves; its `target` is switched between the scheduler and the engine */
   readonly served: ServedModel;
   /** model id advertised in gossip: members with the same id are planned together */
@@ -125,10 +142,15 @@ export class PipelineNode {
 
   private constructor(o: PipelineNodeOptions, port: number, keyring: Keyring | undefined) {
     this.#o = o;
-    this.#cost = modelCostFromTensors(o.loaded.cfg, o.loaded.file.header.tensors);
+    this.#cost = modelCostFromTensors(o.model.cfg, o.model.file.header.tensors);
     this.#modelBytes = totalModelBytes(this.#cost);
     this.#port = port;
     this.#keyring = keyring;
+    if (o.weightsMemory < this.#modelBytes) {
+      // never local: requests go to the engine from the start (503 no_pipeline until a plan exists)
+      this.#mode = "none";
+      o.served.target = this.#engine = this.#newEngine();
+    }
   }
 
   /** Reserves the pipeline port and builds the keyring; nothing runs until {@link run}. */
@@ -262,15 +284,15 @@ export class PipelineNode {
     const o = this.#o;
     const starting = StageServer.start({
       nodeId: o.cluster.name,
-      model: o.loaded.file,
+      model: o.model.file,
       range: { start: range.start, end: range.end, embedding: range.embedding, head: range.head },
-      backend: o.loaded.forward.backend,
+      backend: o.model.backend,
       keyring: this.#keyring,
       hostname: o.bindHost,
       port: this.#port,
       advertiseHost: o.advertiseHost,
       epochs: [epoch],
-      ctx: o.loaded.ctx,
+      ctx: o.model.ctx,
       log: (line) => o.log(`pipeline stage: ${line}`),
     }).then((server) => {
       this.#stage = server;
@@ -288,11 +310,11 @@ export class PipelineNode {
     const o = this.#o;
     return new PipelineEngine({
       nodeId: o.cluster.name,
-      cfg: o.loaded.cfg,
-      tokenizer: o.loaded.tokenizer,
+      cfg: o.model.cfg,
+      tokenizer: o.model.tokenizer,
       keyring: this.#keyring,
       wireDtype: o.wireDtype === "f32" ? WireDtype.F32 : WireDtype.F16,
-      ctx: o.loaded.ctx,
+      ctx: o.model.ctx,
       log: (line) => o.log(`pipeline entry: ${line}`),
       resolveRoute: ({ avoid, attempt }) => {
         const plan = this.#plan;

@@ -45,6 +45,16 @@ Deno.test("three nodes too small for the model each serve it through a pipeline 
     await a.ready();
     const [, seed] = await a.waitFor(/ring: .* as node-a on (127\.0\.0\.1:\d+)/);
 
+    await t.step("a node that cannot hold the model loads no more weights than its budget", async () => {
+      const [, figure, unit] = await a.waitFor(/memory: weights ([\d.]+) (B|KiB|MiB|GiB)/);
+      const bytes = Number(figure) * 1024 ** ["B", "KiB", "MiB", "GiB"].indexOf(unit);
+      assert.ok(bytes <= Number(WEIGHTS_MEMORY), `weights ${figure} ${unit} over the budget`);
+      // the throughput probe ran on the layers that fit the budget, not on the whole model
+      const [, probed, probedUnit] = await a.waitFor(/throughput score .* \(([\d.]+) (B|KiB|MiB) of weights/);
+      const probedBytes = Number(probed) * 1024 ** ["B", "KiB", "MiB"].indexOf(probedUnit);
+      assert.ok(probedBytes > 0 && probedBytes <= Number(WEIGHTS_MEMORY), `${probed} ${probedUnit} probed`);
+    });
+
     await t.step("a node that cannot hold the model alone answers 503 no_pipeline at once", async () => {
       const started = Date.now();
       const res = await complete(a);
