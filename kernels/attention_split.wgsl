@@ -8,7 +8,9 @@
 // keeps 32 workgroups busy however long the context, while a GPU has hundreds of cores to feed.
 //
 // Dispatch: one workgroup of WG threads per (head h = x, token i = y, slice s = z); inside a slice the
-// same chunked online softmax as `attention` (thread lid scores position c0 + lid).
+// same chunked online softmax as `attention` (thread lid scores position c0 + lid): `attend_range` of
+// kernels/attention_chunk.wgsl (appended by kernels/mod.ts), which also declares DPT, NEG_BIG and the
+// workgroup arrays.
 //
 // Bindings:
 //   p      Params { n, n_heads, group, head_dim, kv_dim, ctx, scale, data_off, splits, span }
@@ -16,41 +18,6 @@
 //   q      [n, n_heads, head_dim] f32 (read)
 //   part   [n, n_heads, splits, head_dim + 2] f32 (write): acc[0 .. head_dim), then m, then l
 //   kc, vc [slots, ctx, kv_dim] kv_t: one layer's K and V cache (read)
-const DPT: u32 = MAX_HEAD_DIM / WG; // output dims per thread
-const NEG_BIG: f32 = -3.0e38; // stands in for −∞: exp(NEG_BIG − finite) underflows to 0
-
-var<workgroup> qs: array<f32, MAX_HEAD_DIM>; // q · scale
-var<workgroup> probs: array<f32, WG>; // exp(score − m) of the current chunk
-var<workgroup> red: array<f32, WG>;
-
-fn wg_max(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) {
-      red[lid] = max(red[lid], red[lid + s]);
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn wg_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) {
-      red[lid] += red[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
 @compute @workgroup_size(WG)
 fn attention_split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let h = wid.x;
@@ -61,57 +28,19 @@ fn attention_split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
   let start = slice * p.span;
   let stop = min(start + p.span, end);
   let qbase = (i * p.n_heads + h) * p.head_dim;
-  for (var d = lid; d < p.head_dim; d += WG) {
-    qs[d] = q[qbase + d] * p.scale;
-  }
-  workgroupBarrier();
+  load_scaled_q(qbase, lid);
   let row0 = slot * p.ctx; // cache row of position 0
   let koff = (h / p.group) * p.head_dim;
-  var m = NEG_BIG;
-  var l = 0.0;
-  var acc: array<f32, DPT>;
-  for (var c0 = start; c0 < stop; c0 += WG) {
-    let t = c0 + lid;
-    var s = NEG_BIG;
-    if (t < stop) {
-      let kb = (row0 + t) * p.kv_dim + koff;
-      var dotv = 0.0;
-      for (var d = 0u; d < p.head_dim; d++) {
-        dotv += qs[d] * f32(kc[kb + d]);
-      }
-      s = dotv;
-    }
-    let mn = max(m, wg_max(s, lid));
-    let alpha = exp(m - mn);
-    var e = 0.0;
-    if (t < stop) {
-      e = exp(s - mn);
-    }
-    probs[lid] = e;
-    l = l * alpha + wg_sum(e, lid); // wg_sum's barriers also publish probs
-    let count = min(WG, stop - c0);
-    for (var j = 0u; j < DPT; j++) {
-      let d = lid + j * WG;
-      if (d < p.head_dim) {
-        var a = acc[j] * alpha;
-        for (var tt = 0u; tt < count; tt++) {
-          a += probs[tt] * f32(vc[(row0 + c0 + tt) * p.kv_dim + koff + d]);
-        }
-        acc[j] = a;
-      }
-    }
-    m = mn;
-    workgroupBarrier(); // probs is rewritten by the next chunk
-  }
+  let r = attend_range(row0, koff, start, stop, lid);
   let base = ((i * p.n_heads + h) * p.splits + slice) * (p.head_dim + 2u);
   for (var j = 0u; j < DPT; j++) {
     let d = lid + j * WG;
     if (d < p.head_dim) {
-      part[base + d] = acc[j];
+      part[base + d] = r.acc[j];
     }
   }
   if (lid == 0u) {
-    part[base + p.head_dim] = m;
-    part[base + p.head_dim + 1u] = l;
+    part[base + p.head_dim] = r.m;
+    part[base + p.head_dim + 1u] = r.l;
   }
 }

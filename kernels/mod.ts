@@ -2,9 +2,11 @@
  * The WGSL sources of every kernel, reached through static text imports so that `deno compile`
  * embeds them in the binary (no run-time reads of source files).
  *
- * `KERNEL_SOURCES` holds the op kernels (one file per op, entry point named after it);
- * `WEIGHT_DECODERS` the per-type `load_group` decoders the weight-reading kernels are built with,
- * each preceded by `UNPACK_SOURCE`, the helpers they share.
+ * `KERNEL_SOURCES` holds the op kernels (one file per op, entry point named after it), each followed
+ * by the snippets it is built with (`SNIPPET_SOURCES`: shared functions with no entry point of their
+ * own; WGSL has no include, and module-scope declarations may come in any order, so appending keeps
+ * the kernel's header first); `WEIGHT_DECODERS` the per-type `load_group` decoders the weight-reading
+ * kernels are built with, each preceded by `UNPACK_SOURCE`, the helpers they share.
  *
  * @example
  * ```ts
@@ -15,6 +17,7 @@
 import add from "./add.wgsl" with { type: "text" };
 import addBias from "./add_bias.wgsl" with { type: "text" };
 import attention from "./attention.wgsl" with { type: "text" };
+import attentionChunk from "./attention_chunk.wgsl" with { type: "text" };
 import attentionCombine from "./attention_combine.wgsl" with { type: "text" };
 import attentionSplit from "./attention_split.wgsl" with { type: "text" };
 import copy from "./copy.wgsl" with { type: "text" };
@@ -42,13 +45,21 @@ import q5_k from "./weights/q5_k.wgsl" with { type: "text" };
 import q6_k from "./weights/q6_k.wgsl" with { type: "text" };
 import q8_0 from "./weights/q8_0.wgsl" with { type: "text" };
 
-/** Op kernels by entry-point name (= file name without `.wgsl`). */
+/** Shared kernel parts without an entry point, by file name (without `.wgsl`). */
+export const SNIPPET_SOURCES = { attention_chunk: attentionChunk } as const;
+
+/** A kernel file followed by the snippets it calls into. */
+function withSnippets(kernel: string, ...snippets: readonly string[]): string {
+  return [kernel, ...snippets].join("\n");
+}
+
+/** Op kernels by entry-point name (= file name without `.wgsl`), with their snippets appended. */
 export const KERNEL_SOURCES = {
   add,
   add_bias: addBias,
-  attention,
+  attention: withSnippets(attention, attentionChunk),
   attention_combine: attentionCombine,
-  attention_split: attentionSplit,
+  attention_split: withSnippets(attentionSplit, attentionChunk),
   copy,
   embed,
   gather_rows: gatherRows,

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { KERNEL_SOURCES, WEIGHT_DECODERS } from "../../../kernels/mod.ts";
+import { KERNEL_SOURCES, SNIPPET_SOURCES, WEIGHT_DECODERS } from "../../../kernels/mod.ts";
 import { KERNELS } from "../../../src/backend/webgpu/kernel_specs.ts";
 import { kernelSource } from "../../../src/backend/webgpu/pipeline_cache.ts";
 import { weightFormatOf } from "../../../src/backend/webgpu/weight_format.ts";
@@ -17,6 +17,22 @@ Deno.test("each kernel file defines an entry point named after its op and docume
       );
     }
   }
+});
+
+Deno.test("each snippet has no entry point, names its contract and is built into the kernels that call it", () => {
+  for (const [name, source] of Object.entries(SNIPPET_SOURCES)) {
+    assert(source.startsWith(`// ${name} — snippet`), `${name}.wgsl opens with its header`);
+    assert(!source.includes("@compute"), `${name}.wgsl declares no entry point`);
+    assert(source.includes("It expects from the"), `${name}.wgsl names what it expects`);
+    const functions = [...source.matchAll(/^fn (\w+)\(/gm)].map((m) => m[1]);
+    assert(functions.length > 0, `${name}.wgsl defines functions`);
+    for (const [kernel, built] of Object.entries(KERNEL_SOURCES)) {
+      const calls = functions.some((f) => built.replace(source, "").includes(`${f}(`));
+      assertEquals(built.includes(source), calls, `${kernel} is built with ${name} exactly when it calls it`);
+    }
+  }
+  assert(KERNEL_SOURCES.attention.includes(SNIPPET_SOURCES.attention_chunk));
+  assert(KERNEL_SOURCES.attention_split.includes(SNIPPET_SOURCES.attention_chunk));
 });
 
 Deno.test("every weight decoder documents and reads exactly its format's sections", () => {
@@ -65,6 +81,6 @@ Deno.test("kernels/mod.ts imports every .wgsl file of kernels/", async () => {
     return out.sort();
   };
   const root = new URL("../../../kernels/", import.meta.url);
-  assertEquals(await names(root), Object.keys(KERNEL_SOURCES).sort());
+  assertEquals(await names(root), [...Object.keys(KERNEL_SOURCES), ...Object.keys(SNIPPET_SOURCES)].sort());
   assertEquals(await names(new URL("weights/", root)), [...Object.keys(WEIGHT_DECODERS), "unpack"].sort());
 });
