@@ -211,8 +211,10 @@ export function createApiHandler(
     }
   });
 
-  app.post("/v1/completions", (c) => handleGeneration("completion", c.req.raw, deps));
-  app.post("/v1/chat/completions", (c) => handleGeneration("chat", c.req.raw, deps));
+  // the remote address keys fair queueing when a request has neither an API key nor a `user`
+  const remote = (env: RequestInfo | undefined) => env?.remoteAddr?.hostname;
+  app.post("/v1/completions", (c) => handleGeneration("completion", c.req.raw, deps, remote(c.env)));
+  app.post("/v1/chat/completions", (c) => handleGeneration("chat", c.req.raw, deps, remote(c.env)));
   for (const path of GENERATION_PATHS) {
     app.on(["GET", "PUT", "DELETE", "PATCH"], path, (c) => {
       throw new ApiError(

@@ -2,6 +2,9 @@
  * POST /v1/completions and POST /v1/chat/completions: body → validated request → prompt tokens →
  * scheduler → JSON body or Server-Sent Events.
  *
+ * Each request names its client for the scheduler's fair queue ({@link clientKey}): the API key when keys
+ * are configured, else the OpenAI `user` field, else the remote address, else one anonymous client.
+ *
  * The request's AbortSignal goes to the scheduler, and cancelling the SSE body cancels the sequence, so a
  * client that hangs up frees its KV slot at the end of the engine step in flight.
  */
@@ -100,6 +103,40 @@ interface Prepared {
   readonly settings: GenerationSettings;
 }
 
+/** Hex digits of the API key's SHA-256 kept in a client key: the key itself is never held or shown. */
+const KEY_DIGEST_HEX_CHARS = 16;
+
+/**
+ * The client a request is queued under, for round-robin admission: `key:` + a digest of the bearer
+ * token when API keys are configured (the auth middleware has already checked it), else `user:` + the
+ * OpenAI `user` field, else `addr:` + the remote address, else undefined (the scheduler's anonymous
+ * client). The prefixes keep a `user` value from posing as another client's address or key.
+ *
+ * @example
+ * ```ts
+ * await clientKey(request, [], "alice", "10.0.0.7"); // "user:alice"
+ * await clientKey(request, [], undefined, "10.0.0.7"); // "addr:10.0.0.7"
+ * ```
+ */
+export async function clientKey(
+  request: Request,
+  apiKeys: readonly string[],
+  user: string | undefined,
+  remoteAddr: string | undefined,
+): Promise<string | undefined> {
+  const token = apiKeys.length > 0
+    ? request.headers.get("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1]
+    : undefined;
+  if (token !== undefined) {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    return `key:${hex.slice(0, KEY_DIGEST_HEX_CHARS)}`;
+  }
+  if (user) return `user:${user}`;
+  if (remoteAddr) return `addr:${remoteAddr}`;
+  return undefined;
+}
+
 async function prepare(kind: Kind, request: Request, deps: HandlerDeps): Promise<Prepared> {
   const model = readyModel(deps.state);
   const body = await readJsonBody(request, deps.options.maxBodyBytes);
@@ -116,7 +153,12 @@ async function prepare(kind: Kind, request: Request, deps: HandlerDeps): Promise
   return { model, prompt, settings: generationSettings(parsed) };
 }
 
-function submit(prepared: Prepared, request: Request, deps: HandlerDeps): SequenceStream {
+function submit(
+  prepared: Prepared,
+  request: Request,
+  deps: HandlerDeps,
+  client: string | undefined,
+): SequenceStream {
   const { model, prompt, settings } = prepared;
   if (prompt.length === 0) throw badRequest("the prompt is empty", "prompt", "invalid_prompt");
   try {
@@ -126,6 +168,7 @@ function submit(prepared: Prepared, request: Request, deps: HandlerDeps): Sequen
       sampling: settings.sampling,
       stop: settings.stop,
       signal: request.signal,
+      client,
     });
   } catch (error) {
     // submit's RangeErrors are about the prompt (token ids outside the vocabulary)
@@ -264,11 +307,21 @@ function respondStream(
   return sseResponse(body);
 }
 
-/** Handles a generation request of either kind; errors are thrown as ApiError (or typed engine errors). */
-export async function handleGeneration(kind: Kind, request: Request, deps: HandlerDeps): Promise<Response> {
+/**
+ * Handles a generation request of either kind; errors are thrown as ApiError (or typed engine errors).
+ * `remoteAddr` (the peer's hostname from Deno.serve's info) names the client when neither an API key
+ * nor the `user` field does.
+ */
+export async function handleGeneration(
+  kind: Kind,
+  request: Request,
+  deps: HandlerDeps,
+  remoteAddr?: string,
+): Promise<Response> {
   const startedAt = performance.now();
   const prepared = await prepare(kind, request, deps);
-  const stream = submit(prepared, request, deps);
+  const client = await clientKey(request, deps.options.apiKeys, prepared.settings.user, remoteAddr);
+  const stream = submit(prepared, request, deps, client);
   deps.metrics.promptTokens.inc({}, prepared.prompt.length);
   return prepared.settings.stream
     ? respondStream(kind, prepared, stream, deps, startedAt)

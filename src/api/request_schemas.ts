@@ -156,6 +156,8 @@ export interface GenerationSettings {
   readonly stop: string[];
   readonly stream: boolean;
   readonly includeUsage: boolean;
+  /** the OpenAI `user` field: names the client for fair queueing when no API key does */
+  readonly user?: string;
 }
 
 /** Maps a seed of any safe integer (OpenAI's are int64) onto the RNG's non-negative range. */
@@ -188,5 +190,6 @@ export function generationSettings(request: CompletionRequest | ChatRequest): Ge
     stop: stopList.filter((s) => s !== ""),
     stream: request.stream ?? false,
     includeUsage: request.stream_options?.include_usage ?? false,
+    user: request.user ?? undefined,
   };
 }

@@ -1,8 +1,12 @@
 /**
  * Continuous batching on one loaded model.
  *
- * Requests wait in a bounded FIFO queue; a sequence is admitted when a KV-cache slot is free (one slot
- * per sequence is its KV memory). The engine loop then runs steps: each step feeds one token of every
+ * Requests wait in a bounded queue that is fair between clients (`fair_queue.ts`): each request carries
+ * an optional `client` key (the API uses the API key, else the OpenAI `user`, else the remote address),
+ * and when a KV-cache slot is free (one slot per sequence is its KV memory) the oldest request of the
+ * client served least recently is admitted — round-robin across clients, FIFO within one — so a burst
+ * from one client does not make a later client wait behind all of it. Requests without a key share
+ * the client {@link ANONYMOUS_CLIENT}, so a scheduler used without keys is a plain FIFO. The engine loop then runs steps: each step feeds one token of every
  * decoding sequence plus prefill chunks of newcomers (see `batch_plan.ts`) through ONE forward pass —
  * `embedTokens` → `runLayers` → `computeLogits` with one output row per sequence that needs a next token —
  * so the weights are read once per step for the whole batch. Finished and cancelled sequences leave at
@@ -23,13 +27,21 @@ import type { LoadedModel } from "./loaded_model.ts";
 import { planStep } from "./batch_plan.ts";
 import { eventLoopTurn } from "./event_loop_turn.ts";
 import { defaultSamplingParams, type SamplingParams, validateSamplingParams } from "./sampler.ts";
-import { DrainingError, EngineError, QueueFullError } from "./scheduler_errors.ts";
+import { FairQueue } from "./fair_queue.ts";
+import { DrainingError, EngineError } from "./scheduler_errors.ts";
 import { Sequence, type SequenceRequest, type SequenceSummary } from "./sequence.ts";
 
 /** Options of a {@link Scheduler}. */
 export interface SchedulerOptions {
   /** requests allowed to wait for a slot beyond the free ones; more → QueueFullError */
   readonly queueSize: number;
+  /**
+   * requests one client may have waiting beyond the free slots; more → ClientQueueFullError (a
+   * QueueFullError). Default `queueSize`: no stricter than the total, because clients without a key
+   * share one anonymous client and a lower bound would refuse them all together. Set it lower when
+   * clients are keyed (API keys) so one client cannot fill the whole queue.
+   */
+  readonly clientQueueSize?: number;
   /** most prefill tokens per step while other sequences decode */
   readonly prefillChunk: number;
   /** longest compute stretch between event-loop turns, ms (default {@link DEFAULT_YIELD_EVERY_MS}) */
@@ -39,6 +51,9 @@ export interface SchedulerOptions {
   /** seed for requests without one (default: crypto random) */
   readonly randomSeed?: () => number;
 }
+
+/** Client key of requests that carry none: they share one round-robin turn. */
+export const ANONYMOUS_CLIENT = "";
 
 /** Longest stretch of engine compute before the event loop gets a turn, ms. A turn costs about 50 µs
  * (see event_loop_turn.ts), so the default gives one after every step. */
@@ -76,14 +91,14 @@ export interface SchedulerStats {
  * const model = await loadModel(path, createReferenceBackend(), { slots: 8, maxBatch: 64 });
  * const scheduler = new Scheduler(model, { queueSize: 32, prefillChunk: 32 });
  * const stream = scheduler.submit({ prompt: model.tokenizer.encode("Hi"), maxTokens: 16,
- *   sampling: { ...defaultSamplingParams(), seed: 1 } });
+ *   sampling: { ...defaultSamplingParams(), seed: 1 }, client: "alice" });
  * for await (const piece of stream) console.log(piece.text);
  * console.log((await stream.done).finishReason);
  * await scheduler.close();
  * ```
  */
 export class Scheduler {
-  private readonly queue: Sequence[] = [];
+  private readonly queue = new FairQueue<Sequence>();
   private readonly active: Sequence[] = [];
   private readonly freeSlots: number[];
   private readonly now: () => number;
@@ -126,8 +141,6 @@ export class Scheduler {
     }
     const sampling: SamplingParams = { ...defaultSamplingParams(), ...request.sampling };
     validateSamplingParams(sampling);
-    const capacity = this.freeSlots.length + this.options.queueSize;
-    if (this.queue.length >= capacity) throw new QueueFullError(this.queue.length, this.options.queueSize);
     if (request.signal?.aborted) throw request.signal.reason ?? new DOMException("aborted", "AbortError");
     const seed = sampling.seed ?? (this.options.randomSeed ?? randomSeed)();
     const maxTokens = Math.min(request.maxTokens, this.model.ctx - prompt.length);
@@ -140,7 +153,12 @@ export class Scheduler {
       this.model.tokenizer,
       this.now(),
     );
-    this.queue.push(sequence);
+    // free slots count as room: whatever waits now is admitted at the next loop turn
+    const free = this.freeSlots.length;
+    this.queue.push(request.client ?? ANONYMOUS_CLIENT, sequence, {
+      total: free + this.options.queueSize,
+      perClient: free + (this.options.clientQueueSize ?? this.options.queueSize),
+    });
     const cancel = () => this.cancel(sequence);
     request.signal?.addEventListener("abort", cancel, { once: true });
     sequence.done.then(() => request.signal?.removeEventListener("abort", cancel));
@@ -158,7 +176,7 @@ export class Scheduler {
   /** Current gauges and counters. */
   stats(): SchedulerStats {
     return {
-      queued: this.queue.length,
+      queued: this.queue.size,
       active: this.active.length,
       slots: this.model.slots,
       kvTokens: this.active.reduce((sum, s) => sum + s.cachedTokens, 0),
@@ -175,7 +193,7 @@ export class Scheduler {
   async drain(graceMs: number): Promise<void> {
     this.draining = true;
     const deadline = this.now() + graceMs;
-    while ((this.active.length > 0 || this.queue.length > 0) && this.now() < deadline) {
+    while ((this.active.length > 0 || this.queue.size > 0) && this.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, deadline - this.now()))));
     }
     await this.close();
@@ -185,16 +203,14 @@ export class Scheduler {
   async close(): Promise<void> {
     this.draining = true;
     this.closed = true;
-    for (const s of [...this.queue, ...this.active]) this.cancel(s);
+    for (const s of [...this.queue.values(), ...this.active]) this.cancel(s);
     this.wake?.();
     await this.loopDone;
   }
 
   private cancel(sequence: Sequence): void {
     if (sequence.finished) return;
-    const queuedAt = this.queue.indexOf(sequence);
-    if (queuedAt >= 0) {
-      this.queue.splice(queuedAt, 1);
+    if (this.queue.remove(sequence)) {
       sequence.finish("cancelled", this.now());
       return;
     }
@@ -216,7 +232,7 @@ export class Scheduler {
   }
 
   private admit(): void {
-    while (this.queue.length > 0 && this.freeSlots.length > 0) {
+    while (this.queue.size > 0 && this.freeSlots.length > 0) {
       const s = this.queue.shift()!;
       s.slot = this.freeSlots.pop()!;
       s.admittedAt = this.now();

@@ -43,6 +43,11 @@ export interface SequenceRequest {
   readonly stop?: readonly string[];
   /** aborting it cancels the sequence and frees its KV slot */
   readonly signal?: AbortSignal;
+  /**
+   * who sent it (API key, OpenAI `user` or remote address): the scheduler admits round-robin across
+   * clients; requests without one share a single anonymous client
+   */
+  readonly client?: string;
 }
 
 /** A running or waiting sequence. Only the scheduler mutates it. */

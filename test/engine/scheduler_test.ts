@@ -241,3 +241,28 @@ Deno.test("drain cancels streams still running when the grace period ends", asyn
     assert.equal(scheduler.stats().active + scheduler.stats().queued, 0);
   });
 });
+
+Deno.test("a client arriving after another's burst is admitted second, not behind the whole burst", async () => {
+  await withModel({ slots: 1 }, async (model) => {
+    const admissionOrder = async (clientB: string | undefined): Promise<string[]> => {
+      const scheduler = new Scheduler(model, { queueSize: 8, prefillChunk: 32 });
+      try {
+        const order: string[] = [];
+        const submit = (label: string, client: string | undefined) => {
+          const stream = scheduler.submit({ prompt: [1, 5], maxTokens: 2, sampling: sampling(1, 0), client });
+          // one slot: sequences run one after another, so finishing order is admission order
+          return stream.done.then(() => order.push(label));
+        };
+        const pending = Array.from({ length: 6 }, (_, i) => submit(`A${i + 1}`, clientB && "A"));
+        pending.push(submit("B1", clientB));
+        await Promise.all(pending);
+        return order;
+      } finally {
+        await scheduler.close();
+      }
+    };
+    assert.deepEqual(await admissionOrder("B"), ["A1", "B1", "A2", "A3", "A4", "A5", "A6"]);
+    // without client keys everyone is one anonymous client: plain FIFO, B waits behind the burst
+    assert.deepEqual(await admissionOrder(undefined), ["A1", "A2", "A3", "A4", "A5", "A6", "B1"]);
+  });
+});
