@@ -2,15 +2,6 @@
 //   w_qs [rows · groups] vec4<u32>       32 low nibbles per group, value order
 //   w_qh [rows · groups] u32             bit v: fifth bit of value v of the group
 //   w_sc [rows · groups / 8] vec4<u32>   x: d | dmin << 16, y..w: the 12 packed scale/min bytes
-fn scale_min_k4(s: vec3<u32>, j: u32) -> vec2<f32> {
-  if (j < 4u) {
-    return vec2<f32>(f32(byte3(s, j) & 63u), f32(byte3(s, j + 4u) & 63u));
-  }
-  let sc = (byte3(s, j + 4u) & 15u) | ((byte3(s, j - 4u) >> 6u) << 4u);
-  let m = (byte3(s, j + 4u) >> 4u) | ((byte3(s, j) >> 6u) << 4u);
-  return vec2<f32>(f32(sc), f32(m));
-}
-
 fn load_group(row: u32, g: u32) -> array<vec4<f32>, 8> {
   let b = row * p.groups + g;
   let s = w_sc[b >> 3u];

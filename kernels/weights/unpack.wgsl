@@ -36,3 +36,14 @@ fn half_at(word: u32, i: u32) -> f32 {
 fn byte3(w: vec3<u32>, i: u32) -> u32 {
   return (w[i / 4u] >> (8u * (i % 4u))) & 0xffu;
 }
+
+// 6-bit scale (x) and min (y) of sub-block `j` (0..7) from the 12 packed bytes of a K-quant super-block
+// (ggml's get_scale_min_k4 layout), shared by the Q4_K and Q5_K decoders.
+fn scale_min_k4(s: vec3<u32>, j: u32) -> vec2<f32> {
+  if (j < 4u) {
+    return vec2<f32>(f32(byte3(s, j) & 63u), f32(byte3(s, j + 4u) & 63u));
+  }
+  let sc = (byte3(s, j + 4u) & 15u) | ((byte3(s, j - 4u) >> 6u) << 4u);
+  let m = (byte3(s, j + 4u) >> 4u) | ((byte3(s, j) >> 6u) << 4u);
+  return vec2<f32>(f32(sc), f32(m));
+}
