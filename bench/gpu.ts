@@ -7,8 +7,17 @@
  * one readback per chunk. Bandwidth counts the bytes one decode step must read: every layer weight, the
  * output head, and the KV cache up to the position (the embedding contributes one row).
  *
+ * Steady state: the first chunk carries the loop's own prefill and is short (the first tokens stream
+ * early), and the second is recorded before any step was timed; the host-structure figures per step
+ * (dispatches, submits, readbacks, bind groups and pipelines created) count only the chunks recorded
+ * after the first chunk arrived — each of those chunks is one readback for its tokens. The whole run's
+ * readbacks per token (first chunk included) are printed beside them.
+ *
+ * `--fusion both` adds a row per model with the FFN unfused (matmul gate, matmul up, silu·mul: the
+ * path of backends without `gateUpSilu`), measured in the same run, to show what the fused kernel buys.
+ *
  *   deno task bench:gpu                                   (every preset × F16, Q8_0, Q4_0)
- *   deno task bench:gpu --presets llama-110m --types q4_0 --prompt 16 --decode 16
+ *   deno task bench:gpu --presets llama-110m --types q4_0 --prompt 16 --decode 48 --fusion both
  *
  * Synthetic model files are written into bench/out/ on first use (tinyllama-1.1b takes minutes and
  * ~0.6–2.2 GB). On a software adapter (llvmpipe/lavapipe) the figures only show that the path works.
@@ -18,6 +27,7 @@ import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu/w
 import type { Weight } from "../src/backend/backend.ts";
 import { decodeOnGpu } from "../src/backend/webgpu/gpu_decode.ts";
 import type { GpuWeight } from "../src/backend/webgpu/gpu_resources.ts";
+import type { GpuStats } from "../src/backend/webgpu/recorder.ts";
 import { openGguf } from "../src/gguf/mod.ts";
 import {
   computeLogits,
@@ -50,8 +60,13 @@ const args = parseArgs({
     prompt: { type: "string", default: "64" },
     decode: { type: "string", default: "64" },
     f32: { type: "boolean", default: false },
+    fusion: { type: "string", default: "on" },
   },
 });
+const FUSION_CHOICES = ["on", "off", "both"];
+if (!FUSION_CHOICES.includes(args.values.fusion)) {
+  throw new Error(`--fusion must be one of ${FUSION_CHOICES.join(", ")}, got ${args.values.fusion}`);
+}
 
 /** Read+write bandwidth of the copy kernel, bytes/s. */
 async function copyRoofline(b: WebGpuBackend, maxBinding: number): Promise<number> {
@@ -92,11 +107,25 @@ async function modelFile(preset: SyntheticPresetName, type: string): Promise<str
   return path;
 }
 
+/** Host structure of steady-state decode, per step (= per generated token: nothing stops the run). */
+interface PerStep {
+  readonly dispatches: number;
+  readonly submits: number;
+  readonly readbacks: number;
+  readonly readbackBytes: number;
+  /** bind groups plus pipelines created over the whole steady-state window (0: none per token) */
+  readonly created: number;
+  /** steps the window counts */
+  readonly steps: number;
+}
+
 interface Row {
   readonly model: string;
   readonly prefillTps: number;
   readonly decodeTps: number;
-  readonly perToken: { dispatches: number; submits: number; readbacks: number; readbackBytes: number };
+  readonly steady: PerStep;
+  /** readbacks per generated token over the whole run, first chunk (with its prefill) included */
+  readonly runReadbacks: number;
   readonly hostMs: number;
   readonly gbps: number;
 }
@@ -154,29 +183,48 @@ async function measure(
   const hostMs = performance.now() - h0;
   await b.read(logits, 1);
 
-  // decode rate: tokens that arrive after the first chunk, over the time since it arrived (the first
-  // chunk carries decodeOnGpu's own prefill)
+  // Tokens arrive chunk by chunk; a chunk's tokens are yielded together, while the readback counter
+  // already counts the chunk launched before they were awaited, so it tells the chunks apart. At the
+  // first arrival chunk 2 is recorded: the window from there to the end holds chunks 3.. exactly.
   const before = { ...b.stats };
-  const arrivals: number[] = [];
-  for await (const _ of decodeOnGpu(ctx, ids, { maxTokens: decode })) arrivals.push(performance.now());
-  const generated = arrivals.length;
-  const later = arrivals.filter((t) => t > arrivals[0]);
-  const decodeMs = arrivals[generated - 1] - arrivals[0];
+  const arrivals: { at: number; chunk: number }[] = [];
+  let window: GpuStats | undefined;
+  for await (const _ of decodeOnGpu(ctx, ids, { maxTokens: decode })) {
+    window ??= { ...b.stats };
+    arrivals.push({ at: performance.now(), chunk: b.stats.readbacks });
+  }
   const s = b.stats;
-  const per = (v: number) => v / generated;
+  const generated = arrivals.length;
+  const first = arrivals[0];
+  const secondChunk = arrivals.find((a) => a.chunk > first.chunk)?.chunk ?? Infinity;
+  const steps = arrivals.filter((a) => a.chunk > secondChunk).length;
+  const w = window ?? s;
+  const per = (v: number) => (steps > 0 ? v / steps : NaN);
+  // decode rate: tokens after the first chunk, over the time since it arrived
+  const later = arrivals.filter((a) => a.chunk > first.chunk).length;
+  const decodeMs = arrivals[generated - 1].at - first.at;
   return {
     model: label,
     prefillTps: (prompt * 1000) / prefillMs,
-    decodeTps: (later.length * 1000) / decodeMs,
-    perToken: {
-      dispatches: per(s.dispatches - before.dispatches),
-      submits: per(s.submits - before.submits),
-      readbacks: per(s.readbacks - before.readbacks),
-      readbackBytes: per(s.readbackBytes - before.readbackBytes),
+    decodeTps: (later * 1000) / decodeMs,
+    steady: {
+      dispatches: per(s.dispatches - w.dispatches),
+      submits: per(s.submits - w.submits),
+      readbacks: per(s.readbacks - w.readbacks),
+      readbackBytes: per(s.readbackBytes - w.readbackBytes),
+      created: s.bindGroupsCreated - w.bindGroupsCreated + s.pipelinesCreated - w.pipelinesCreated,
+      steps,
     },
+    runReadbacks: (s.readbacks - before.readbacks) / generated,
     hostMs,
-    gbps: (stepBytes(ctx, b, prompt + decode / 2) * later.length) / (decodeMs / 1000) / 1e9,
+    gbps: (stepBytes(ctx, b, prompt + decode / 2) * later) / (decodeMs / 1000) / 1e9,
   };
+}
+
+/** Hides the backend's fused gate/up op, so the forward pass runs matmul, matmul, siluMul. */
+function unfused(b: WebGpuBackend): WebGpuBackend {
+  Object.defineProperty(b, "gateUpSilu", { value: undefined });
+  return b;
 }
 
 const prompt = Number(args.values.prompt);
@@ -192,27 +240,39 @@ for (const preset of args.values.presets.split(",")) {
   for (const type of args.values.types.split(",")) {
     if (!(type in SYNTHETIC_TYPES)) throw new Error(`unknown type ${type}`);
     const path = await modelFile(preset as SyntheticPresetName, type);
-    const model = await createWebGpuBackend({ allowFallback: true, f16: backend.f16 });
-    try {
-      rows.push(await measure(`${preset} ${type.toUpperCase()}`, path, model, prompt, decode));
-    } finally {
-      model.dispose();
+    const variants = args.values.fusion === "both" ? [true, false] : [args.values.fusion === "on"];
+    for (const fused of variants) {
+      const model = await createWebGpuBackend({ allowFallback: true, f16: backend.f16 });
+      const label = `${preset} ${type.toUpperCase()}${fused ? "" : " unfused FFN"}`;
+      try {
+        rows.push(await measure(label, path, fused ? model : unfused(model), prompt, decode));
+      } finally {
+        model.dispose();
+      }
     }
   }
 }
 backend.dispose();
 console.log(
-  `| model | prefill tok/s (${prompt}) | decode tok/s | dispatches/tok | submits/tok | readbacks/tok | ` +
-    "readback B/tok | host ms/step | GB/s | of roofline |",
+  `| model | prefill tok/s (${prompt}) | decode tok/s | dispatches/step | submits/step | ` +
+    "readbacks/tok steady (whole run) | steps/chunk | readback B/tok | GPU objects created per step | " +
+    "host ms/step | GB/s | of roofline |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+/** A figure, or a dash when the run had no steady-state chunk (--decode too short). */
+const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
 for (const r of rows) {
-  const p = r.perToken;
+  const p = r.steady;
   console.log(
-    `| ${r.model} | ${r.prefillTps.toFixed(1)} | ${r.decodeTps.toFixed(2)} | ${p.dispatches.toFixed(0)} | ` +
-      `${p.submits.toFixed(3)} | ${p.readbacks.toFixed(3)} | ${p.readbackBytes.toFixed(0)} | ${
-        r.hostMs.toFixed(2)
-      } | ` +
+    `| ${r.model} | ${r.prefillTps.toFixed(1)} | ${r.decodeTps.toFixed(2)} | ${fixed(p.dispatches, 0)} | ` +
+      `${fixed(p.submits, 3)} | ${fixed(p.readbacks, 3)} (${r.runReadbacks.toFixed(3)}) | ` +
+      `${fixed(1 / p.readbacks, 1)} | ` +
+      `${fixed(p.readbackBytes, 0)} | ${p.created} in ${p.steps} | ${r.hostMs.toFixed(2)} | ` +
       `${r.gbps.toFixed(2)} | ${((100 * r.gbps * 1e9) / roofline).toFixed(1)}% |`,
   );
 }
+console.log(
+  "steady state: the chunks recorded after the first chunk arrived (see the header); " +
+    "budget ≤ 1 submit per step, ≤ 0.125 readbacks per token, 0 GPU objects created per step. Chunks are " +
+    "sized by chunk_size.ts: slow steps (a software adapter) shorten them to about MAX_CHUNK_MS of GPU time",
+);

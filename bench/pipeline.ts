@@ -4,16 +4,22 @@
  *
  *   one node          `generate()` on the whole model in this process (no network);
  *   k-stage pipeline  the model split evenly over k stage processes (k = 1, 2, 3), one stream, greedy;
- *   per hop           added latency per hop per decode token, p50: (p50 of 3 stages − p50 of 1) / 2
- *                     (compute is the same in total, so the difference is the two extra hops);
+ *   per hop           added latency per hop per decode token, p50: (p50 of 3 stages − p50 of 1) / 3
+ *                     (compute is the same in total; the last stage feeds each token to the first, so
+ *                     a k-stage decode loop crosses k hops, a 1-stage one none);
  *   failover          a 3-stage stream whose middle process is killed (SIGKILL) mid-stream: time from
- *                     the kill to the replayed stream's next token, against the normal token gap.
+ *                     the kill to the replayed stream's next token, against the normal token gap;
+ *   cluster figures   (pipeline_cluster.ts) single stream on the planner's pick vs the fastest node,
+ *                     8 streams on 2 pinned cores vs 1, 2 replicas vs 1 node, and a heterogeneous
+ *                     cluster's planned split vs the best split by brute force.
  *
  *   deno task bench:pipeline [--model FILE] [--backend reference|wasm|auto] [--tokens 64] [--reps 3]
+ *                            [--skip-cluster]
  *
  * Without --model it runs twice: on stories260K (real, tiny: hop costs dominate) and on a synthetic
  * llama of stories15M's shape with a 512-token vocabulary (dim 288, 6 layers: compute dominates),
- * written to bench/out/ on first run. The same script serves the stage processes (`--stage`).
+ * written to bench/out/ on first run; the cluster figures run on the synthetic model (or --model).
+ * The same script serves the stage processes (`--stage`, with `--threads` for the wasm backend).
  *
  * @module
  */
@@ -29,6 +35,8 @@ import type { LayerRange } from "../src/model/model_weights.ts";
 import { writeSyntheticModel } from "../src/model/synthetic_model.ts";
 import { GgmlType } from "../src/quant/ggml_type.ts";
 import { Tokenizer } from "../src/tokenizer/mod.ts";
+import { benchCluster } from "./pipeline_cluster.ts";
+import { median, StageProcess } from "./pipeline_stage_process.ts";
 
 const OUT_DIR = new URL("./out/", import.meta.url).pathname;
 const STORIES = new URL("../../shared/models/stories260K.gguf", import.meta.url).pathname;
@@ -41,12 +49,15 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     stage: { type: "boolean", default: false },
+    solo: { type: "boolean", default: false },
     model: { type: "string" },
     id: { type: "string", default: "stage" },
     range: { type: "string", multiple: true, default: [] },
     backend: { type: "string", default: "reference" },
     tokens: { type: "string", default: "64" },
     reps: { type: "string", default: "3" },
+    threads: { type: "string" },
+    "skip-cluster": { type: "boolean", default: false },
   },
 });
 const BACKEND = values.backend as BackendChoice;
@@ -68,7 +79,9 @@ async function serveStages(): Promise<void> {
         nodeId: values.id,
         model: values.model!,
         range,
-        backend: await createBackend(BACKEND),
+        backend: await createBackend(BACKEND, {
+          threads: values.threads === undefined ? undefined : Number(values.threads),
+        }),
         keyring,
         epochs: [1],
         ctx: CTX,
@@ -93,55 +106,6 @@ async function syntheticModel(): Promise<string> {
     }
   }
   return path;
-}
-
-class StageProcess {
-  readonly #child: Deno.ChildProcess;
-  readonly ready: Promise<string[]>;
-  constructor(model: string, readonly id: string, ranges: string[]) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL(import.meta.url).pathname,
-        "--stage",
-        "--model",
-        model,
-        "--id",
-        id,
-        "--backend",
-        BACKEND,
-        ...ranges.flatMap((r) => ["--range", r]),
-      ],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#child = child;
-    this.ready = (async () => {
-      let text = "";
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-        text += chunk;
-        const line = text.split("\n").find((l) => l.startsWith("{"));
-        if (line) return (JSON.parse(line) as { ready: string[] }).ready;
-      }
-      throw new Error(`stage process ${id} exited before it was ready`);
-    })();
-  }
-  kill(): void {
-    try {
-      this.#child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }
-  async stop(): Promise<void> {
-    this.kill();
-    await this.#child.status;
-    await this.ready.catch(() => {});
-  }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)];
 }
 
 /** Decode intervals (ms) between consecutive tokens of one stream. */
@@ -182,9 +146,9 @@ async function benchModel(path: string, tokens: number, reps: number): Promise<v
   model.close();
 
   const nodes = [
-    new StageProcess(path, "p0", [`0:${L}:e:h`, `0:${half}:e`, `0:${t1}:e`]),
-    new StageProcess(path, "p1", [`${half}:${L}:h`, `${t1}:${t2}`]),
-    new StageProcess(path, "p2", [`${t2}:${L}:h`, `${half}:${L}:h`]),
+    new StageProcess(path, "p0", [`0:${L}:e:h`, `0:${half}:e`, `0:${t1}:e`], { backend: BACKEND }),
+    new StageProcess(path, "p1", [`${half}:${L}:h`, `${t1}:${t2}`], { backend: BACKEND }),
+    new StageProcess(path, "p2", [`${t2}:${L}:h`, `${half}:${L}:h`], { backend: BACKEND }),
   ];
   try {
     const [p0, p1, p2] = await Promise.all(nodes.map((n) => n.ready));
@@ -248,9 +212,13 @@ async function benchModel(path: string, tokens: number, reps: number): Promise<v
     }
     const [, one, two, three] = rows;
     console.log(
-      `\nadded latency per hop per decode token (p50): ${((three.p50Ms - one.p50Ms) / 2).toFixed(3)} ms ` +
-        `(3 vs 1 stage); ${(two.p50Ms - one.p50Ms).toFixed(3)} ms (2 vs 1); ` +
-        `entry round trip of a 1-stage pipeline vs in-process: ${(one.p50Ms - base).toFixed(3)} ms ` +
+      `\nadded latency per hop per decode token (p50): ${((three.p50Ms - one.p50Ms) / 3).toFixed(3)} ms ` +
+        `(3 vs 1 stage: 3 hops per token); ${
+          ((two.p50Ms - one.p50Ms) / 2).toFixed(3)
+        } ms (2 vs 1: 2 hops); ` +
+        `1-stage pipeline (no hop: the stage feeds itself) vs in-process: ${
+          (one.p50Ms - base).toFixed(3)
+        } ms ` +
         `(one node's p50 varies by ${(Math.max(...local) - Math.min(...local)).toFixed(3)} ms across runs: ` +
         `differences below that are noise)`,
     );
@@ -294,7 +262,35 @@ async function main(): Promise<void> {
   const models = values.model ? [values.model] : [STORIES, await syntheticModel()];
   console.log(`# pipeline benchmark (loopback, ${navigator.hardwareConcurrency} cores)`);
   for (const m of models) await benchModel(m, tokens, reps);
+  if (!values["skip-cluster"]) {
+    // the cluster figures need compute to dominate: the synthetic model unless one is named
+    const path = values.model ?? await syntheticModel();
+    await benchCluster({ path, key: KEY, prompt: PROMPT, ctx: CTX, tokens, reps });
+  }
+}
+
+/**
+ * Solo mode (`--solo`, run pinned by the cluster figures): one stream on the whole model in this
+ * process, best of --reps; prints `{"tokensPerSec": n}` from the p50 decode interval.
+ */
+async function solo(): Promise<void> {
+  const backend = await createBackend(BACKEND, {
+    threads: values.threads === undefined ? undefined : Number(values.threads),
+  });
+  const model = await loadModel(values.model!, backend, { ctx: CTX });
+  const best: number[] = [];
+  for (let r = 0; r <= Number(values.reps); r++) {
+    const p50 = median(
+      await intervals(
+        generate(model, PROMPT, { maxTokens: Number(values.tokens), sampling: { temperature: 0 } }),
+      ),
+    );
+    if (r > 0) best.push(1000 / p50); // the first run warms the JIT
+  }
+  model.close();
+  console.log(JSON.stringify({ tokensPerSec: Math.max(...best) }));
 }
 
 if (values.stage) await serveStages();
+else if (values.solo) await solo();
 else await main();

@@ -18,6 +18,11 @@
  *
  * Without --model it uses a synthetic llama with stories15M's shape (dim 288, 6 layers, ffn 768, F32,
  * 32000-token vocabulary), written to bench/out/ on first run.
+ *
+ * On the WebGPU backend the scheduler decodes GPU-resident (chunks of steps, one readback each; see
+ * src/engine/gpu_chunk_decode.ts). The table then adds the same engine levels on a second scheduler
+ * that reads the logits back every step (`gpuDecode: false`, the baseline) and their ratio, and the
+ * readbacks and GPU submits per generated token of the server runs.
  */
 import { parseArgs } from "node:util";
 import { createApiHandler } from "../src/api/app.ts";
@@ -29,6 +34,7 @@ import { generate } from "../src/engine/generate.ts";
 import { type LoadedModel, loadModel } from "../src/engine/loaded_model.ts";
 import { defaultSamplingParams } from "../src/engine/sampler.ts";
 import type { ServedScheduler } from "../src/api/node_state.ts";
+import { Scheduler } from "../src/engine/scheduler.ts";
 import { openGguf } from "../src/gguf/mod.ts";
 import { writeSyntheticModel } from "../src/model/synthetic_model.ts";
 import { GgmlType } from "../src/quant/ggml_type.ts";
@@ -87,6 +93,22 @@ interface LevelResult {
   readonly tokens: number;
   readonly seconds: number;
   readonly ttftMs: number[];
+  /** host readbacks and GPU submits per generated token (the scheduler's counters over the run) */
+  readonly readbacksPerToken?: number;
+  readonly submitsPerToken?: number;
+}
+
+/** `run` with the scheduler's readbacks and submits per generated token over it. */
+async function counted(scheduler: ServedScheduler, run: () => Promise<LevelResult>): Promise<LevelResult> {
+  const before = scheduler.stats();
+  const result = await run();
+  const after = scheduler.stats();
+  const generated = Math.max(1, (after.generatedTokens ?? 0) - (before.generatedTokens ?? 0));
+  return {
+    ...result,
+    readbacksPerToken: ((after.readbacks ?? 0) - (before.readbacks ?? 0)) / generated,
+    submitsPerToken: ((after.submits ?? 0) - (before.submits ?? 0)) / generated,
+  };
 }
 
 const tps = (r: LevelResult) => r.tokens / r.seconds;
@@ -185,6 +207,10 @@ const handler = createApiHandler({
   metrics: createServeMetrics(() => served.scheduler.stats()),
   options: { apiKeys: [], maxBodyBytes: 1 << 20, defaultMaxTokens: TOKENS, retryAfterSeconds: 1 },
 });
+// the per-step baseline on the same model (run only while the served scheduler is idle: same KV slots)
+const perStep = backend.name === "webgpu"
+  ? new Scheduler(model, { queueSize: maxStreams, prefillChunk: 32, gpuDecode: false })
+  : undefined;
 const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
 const url = `http://127.0.0.1:${server.addr.port}`;
 
@@ -197,23 +223,39 @@ console.log(
 // warm-up: JIT the hot loops and the HTTP path once
 await engineLevel(model, served.scheduler, 1);
 await serverLevel(url, 1);
+if (perStep) await engineLevel(model, perStep, 1);
 
 let alone = 0;
 for (let rep = 0; rep < REPS; rep++) alone = Math.max(alone, await engineAlone(model));
 const best = (a: LevelResult | undefined, b: LevelResult) => (a && tps(a) >= tps(b) ? a : b);
-const rows: Array<{ streams: number; engine: LevelResult; server: LevelResult; ttftMs: number[] }> = [];
+const rows: Array<{
+  streams: number;
+  engine: LevelResult;
+  server: LevelResult;
+  perStep?: LevelResult;
+  ttftMs: number[];
+}> = [];
 for (const streams of LEVELS) {
   let engine: LevelResult | undefined;
   let viaServer: LevelResult | undefined;
+  let baseline: LevelResult | undefined;
   const ttftMs: number[] = [];
   for (let rep = 0; rep < REPS; rep++) {
     engine = best(engine, await engineLevel(model, served.scheduler, streams));
-    const run = await serverLevel(url, streams);
+    if (perStep) baseline = best(baseline, await engineLevel(model, perStep, streams));
+    const run = await counted(served.scheduler, () => serverLevel(url, streams));
     ttftMs.push(...run.ttftMs);
     viaServer = best(viaServer, run);
   }
-  rows.push({ streams, engine: engine!, server: viaServer!, ttftMs: ttftMs.sort((a, b) => a - b) });
+  rows.push({
+    streams,
+    engine: engine!,
+    server: viaServer!,
+    perStep: baseline,
+    ttftMs: ttftMs.sort((a, b) => a - b),
+  });
 }
+await perStep?.close();
 await served.scheduler.close();
 await server.shutdown();
 model.close();
@@ -221,17 +263,26 @@ model.close();
 const one = rows.find((r) => r.streams === 1) ?? rows[0];
 const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
 console.log(`generate() alone, 1 sequence: ${f(alone)} tok/s\n`);
+const gpuColumns = perStep
+  ? " per-step engine tok/s | GPU-resident ÷ per-step | readbacks/token | submits/token |"
+  : " readbacks/token |";
 console.log(
-  "| streams | engine tok/s | server tok/s | server overhead/token | speedup vs 1 stream | TTFT p50 ms | TTFT p99 ms |",
+  "| streams | engine tok/s | server tok/s | server overhead/token | speedup vs 1 stream | TTFT p50 ms | TTFT p99 ms |" +
+    gpuColumns,
 );
-console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+console.log(`| ---: | ---: | ---: | ---: | ---: | ---: | ---: |${" ---: |".repeat(perStep ? 4 : 1)}`);
 for (const r of rows) {
   const overhead = (tps(r.engine) / tps(r.server) - 1) * 100;
+  const io = r.perStep
+    ? ` ${f(tps(r.perStep))} | ${f(tps(r.engine) / tps(r.perStep), 2)}× | ${
+      f(r.server.readbacksPerToken!, 3)
+    } | ${f(r.server.submitsPerToken!, 3)} |`
+    : ` ${f(r.server.readbacksPerToken!, 3)} |`;
   console.log(
     `| ${r.streams} | ${f(tps(r.engine))} | ${f(tps(r.server))} | ${f(overhead)} % | ${
       f(tps(r.server) / tps(one.server), 2)
     }× | ` +
-      `${f(percentile(r.ttftMs, 50))} | ${f(percentile(r.ttftMs, 99))} |`,
+      `${f(percentile(r.ttftMs, 50))} | ${f(percentile(r.ttftMs, 99))} |` + io,
   );
 }
 console.log(
@@ -255,6 +306,9 @@ if (values.json) {
           serverTps: tps(r.server),
           ttftP50Ms: percentile(r.ttftMs, 50),
           ttftP99Ms: percentile(r.ttftMs, 99),
+          perStepEngineTps: r.perStep ? tps(r.perStep) : undefined,
+          readbacksPerToken: r.server.readbacksPerToken,
+          submitsPerToken: r.server.submitsPerToken,
         })),
       },
       null,

@@ -22,6 +22,7 @@ import attentionCombine from "./attention_combine.wgsl" with { type: "text" };
 import attentionSplit from "./attention_split.wgsl" with { type: "text" };
 import copy from "./copy.wgsl" with { type: "text" };
 import embed from "./embed.wgsl" with { type: "text" };
+import gateUpSilu from "./gate_up_silu.wgsl" with { type: "text" };
 import gatherRows from "./gather_rows.wgsl" with { type: "text" };
 import kvStore from "./kv_store.wgsl" with { type: "text" };
 import matmul from "./matmul.wgsl" with { type: "text" };
@@ -62,6 +63,7 @@ export const KERNEL_SOURCES = {
   attention_split: withSnippets(attentionSplit, attentionChunk),
   copy,
   embed,
+  gate_up_silu: gateUpSilu,
   gather_rows: gatherRows,
   kv_store: kvStore,
   matmul,

@@ -59,6 +59,47 @@ export interface NodeCapabilities {
   /** Models it can serve. */
   models: string[];
   layers: LayerRange[];
+  /** The layer plan this node follows (appended to version 1; absent from older senders and from a
+   * node without a plan). */
+  plan?: PlanAdvert;
+  /** Round trips this node measured to its peers (appended to version 1; absent when none). */
+  rtts?: PeerRtt[];
+}
+
+/**
+ * The layout of a plan in a few bytes: every stage as the hash of its node's name and the end of its
+ * layer range, replicas one after the other (a replica ends where the next stage's end is not above
+ * the previous one: within a replica ends strictly increase). `epoch` is the plan's epoch, a hash of
+ * the layout, so a reader that resolved the names can check it got the same layout.
+ */
+export interface PlanAdvert {
+  /** plan epoch, 1..2^32−1 */
+  epoch: number;
+  /** stages in replica order; empty when the layout did not fit the metadata (the epoch still does) */
+  stages: Array<{ node: number; end: number }>;
+}
+
+/** One measured round trip: the peer's {@link nameHash} and the RTT in 0.1 ms steps. */
+export interface PeerRtt {
+  node: number;
+  /** round trip, units of 0.1 ms (0..{@link RTT_TENTHS_MAX}) */
+  tenthsMs: number;
+}
+
+/** Largest advertised RTT, 0.1 ms steps (6.5535 s): a u16, and far beyond any usable hop. */
+export const RTT_TENTHS_MAX = 0xffff;
+/** Most stages and RTTs in the metadata: each is two entries of a msgpack array the decoder caps at 64. */
+export const META_LIST_MAX_ENTRIES = 32;
+
+/**
+ * 32-bit FNV-1a of a member name: how plan layouts and RTTs name nodes in the 512-byte metadata
+ * (a 128-byte name would not fit twice). A reader maps hashes back through the names it knows and
+ * ignores a hash two of them share.
+ */
+export function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(name)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h;
 }
 
 /** Live load, carried in ack payloads. */
@@ -85,10 +126,36 @@ const decoder = new Decoder({
   maxExtLength: 0,
 });
 
-/** Encodes capabilities; throws {@link WireEncodeError} if they exceed 512 bytes. */
+/**
+ * Encodes capabilities. The optional plan and RTTs are cut to fit 512 bytes — RTTs from the end
+ * first, then the plan's layout (its epoch stays) — since a peer can do without them; throws
+ * {@link WireEncodeError} when the rest alone is over the limit.
+ */
 export function encodeCapabilities(c: NodeCapabilities): Uint8Array {
+  const stages = (c.plan?.stages ?? []).slice(0, META_LIST_MAX_ENTRIES);
+  const rtts = (c.rtts ?? []).slice(0, META_LIST_MAX_ENTRIES);
+  let bytes = encodeFields(c, stages, rtts);
+  while (bytes.length > META_MAX_BYTES && rtts.length > 0) {
+    // drop as many RTTs as the excess needs (≤ 8 bytes each), at least one
+    rtts.length = Math.max(0, rtts.length - Math.max(1, Math.floor((bytes.length - META_MAX_BYTES) / 8)));
+    bytes = encodeFields(c, stages, rtts);
+  }
+  if (bytes.length > META_MAX_BYTES && stages.length > 0) bytes = encodeFields(c, [], []);
+  if (bytes.length > META_MAX_BYTES) {
+    throw new WireEncodeError(
+      `node capabilities are ${bytes.length} bytes, limit ${META_MAX_BYTES}: shorten models or device`,
+    );
+  }
+  return bytes;
+}
+
+function encodeFields(
+  c: NodeCapabilities,
+  stages: NonNullable<PlanAdvert["stages"]>,
+  rtts: PeerRtt[],
+): Uint8Array {
   const backend = BACKEND_CODES.indexOf(c.backend as BackendKind);
-  const bytes = encoder.encode([
+  const fields: unknown[] = [
     NODE_META_VERSION,
     c.id,
     c.name,
@@ -101,20 +168,23 @@ export function encodeCapabilities(c: NodeCapabilities): Uint8Array {
     c.score,
     c.models,
     c.layers.map((l) => [l.model, l.first, l.last]),
-  ]);
-  if (bytes.length > META_MAX_BYTES) {
-    throw new WireEncodeError(
-      `node capabilities are ${bytes.length} bytes, limit ${META_MAX_BYTES}: shorten models or device`,
+  ];
+  if (c.plan || rtts.length > 0) {
+    // appended fields 12..14: plan epoch (0 = none), its layout [hash, end, …], RTTs [hash, 0.1 ms, …]
+    fields.push(
+      c.plan?.epoch ?? 0,
+      stages.flatMap((s) => [s.node, s.end]),
+      rtts.flatMap((r) => [r.node, Math.min(RTT_TENTHS_MAX, Math.max(0, Math.round(r.tenthsMs)))]),
     );
   }
-  return bytes;
+  return encoder.encode(fields);
 }
 
 /** Decodes capabilities; throws {@link WireDecodeError} naming the bad field. */
 export function decodeCapabilities(bytes: Uint8Array): NodeCapabilities {
   const a = decodeArray(bytes, "node capabilities", 12);
   const code = num(a, 6, "backend");
-  return {
+  const caps: NodeCapabilities = {
     id: str(a, 1, "id"),
     name: str(a, 2, "name"),
     version: str(a, 3, "version"),
@@ -134,6 +204,25 @@ export function decodeCapabilities(bytes: Uint8Array): NodeCapabilities {
       };
     }),
   };
+  if (a.length > 12) {
+    const epoch = num(a, 12, "plan epoch");
+    const stages = pairs(a, 13, "plan stages").map(([node, end]) => ({ node, end }));
+    if (epoch > 0) caps.plan = { epoch, stages };
+  }
+  if (a.length > 14) {
+    const rtts = pairs(a, 14, "rtts").map(([node, tenthsMs]) => ({ node, tenthsMs }));
+    if (rtts.length > 0) caps.rtts = rtts;
+  }
+  return caps;
+}
+
+/** A flat list of numbers read as pairs. */
+function pairs(a: unknown[], i: number, field: string): Array<[number, number]> {
+  const flat = list(a, i, field);
+  if (flat.length % 2 !== 0) throw new WireDecodeError(`${field} should hold pairs`);
+  const out: Array<[number, number]> = [];
+  for (let j = 0; j < flat.length; j += 2) out.push([num(flat, j, field), num(flat, j + 1, field)]);
+  return out;
 }
 
 /** Encodes live load for an ack payload (≈ 20 bytes). */

@@ -33,6 +33,8 @@ export class EntrySequence extends SequenceOutput {
   failovers = 0;
   /** true while a failover is looking for a route */
   failingOver = false;
+  /** the last stage of the current route feeds tokens to the first itself (OPEN feedUntil) */
+  feeding = false;
   /** clock (ms) of the last token, or of the start of the current route */
   lastProgress: number;
   /** clock (ms) when the last failover began; cleared by the first token after it */
@@ -59,10 +61,25 @@ export class EntrySequence extends SequenceOutput {
   }
 
   /**
-   * The OPEN that starts this sequence (or its replay) on `route` under `seqId`: the route, our reply
-   * id, the sampling parameters, the RNG draws already made and the history for the penalties.
+   * Position of the last token this request can take: tokens sampled below it are fed back as decode
+   * input (OPEN feedUntil), the one at it ends the budget.
    */
-  openFrame(seqId: number, route: PipelineRoute, replyTo: string, wireDtype: WireDtype): OpenFrame {
+  get lastPosition(): number {
+    return this.prompt.length + this.maxTokens - 1;
+  }
+
+  /**
+   * The OPEN that starts this sequence (or its replay) on `route` under `seqId`: the route, our reply
+   * id, the sampling parameters, the RNG draws already made and the history for the penalties; with
+   * `feed`, the last stage feeds each token to the first itself, up to the budget.
+   */
+  openFrame(
+    seqId: number,
+    route: PipelineRoute,
+    replyTo: string,
+    wireDtype: WireDtype,
+    feed = false,
+  ): OpenFrame {
     const p = this.sampling;
     return {
       type: FrameType.Open,
@@ -91,6 +108,7 @@ export class EntrySequence extends SequenceOutput {
       },
       drawsDone: this.draws,
       history: Int32Array.from(this.history),
+      ...(feed && this.lastPosition > 0 ? { feedUntil: this.lastPosition } : {}),
     };
   }
 

@@ -34,6 +34,11 @@
  * ```
  * and the error code NextHopUnreachable.
  *
+ * Version 3 appends one field to OPEN, written only when non-zero: `feedUntil u32` — the last stage
+ * feeds each token it samples for a position below `feedUntil` straight to the first stage as the next
+ * decode input, so a decode step no longer waits for the round trip through the entry. An entry asks
+ * for it only on a connection to the last stage that agreed version 3 or later.
+ *
  * This file holds the types and limits; frames_encode.ts and frames_decode.ts the codec,
  * frames_reader.ts the stream framer; mod.ts exports them all.
  *
@@ -49,9 +54,11 @@ import type { SamplingParams } from "../../src/engine/sampler.ts";
 
 /** Protocol versions this build speaks. */
 export const PROTOCOL_VERSION_MIN = 1;
-export const PROTOCOL_VERSION_MAX = 2;
+export const PROTOCOL_VERSION_MAX = 3;
 /** The pipeline runtime (OPEN, RECORD) needs version 2; version 1 peers only ever exchanged frames. */
 export const RUNTIME_PROTOCOL_VERSION = 2;
+/** The last stage feeds tokens to the first (OPEN's feedUntil) from version 3 on. */
+export const FEED_PROTOCOL_VERSION = 3;
 
 /** Frame type numbers. Append-only: a number, once used, keeps its meaning. */
 export enum FrameType {
@@ -263,6 +270,13 @@ export interface OpenFrame {
   readonly drawsDone: number;
   /** [n] prompt and tokens already generated: the penalties' history */
   readonly history: Int32Array;
+  /**
+   * Version 3: the last stage sends each token it samples for a position p < feedUntil to the first
+   * stage as the decode input at p (the entry only listens, and CANCELs the sequence when it ends
+   * earlier: on EOS or a stop string the stages may have run a step or two more). Absent or 0: the
+   * entry feeds every token back itself.
+   */
+  readonly feedUntil?: number;
 }
 
 /** A batch of whole frames, sealed (see connection_crypto.ts): the only frame after a keyed handshake. */

@@ -8,6 +8,7 @@
  * · temperature f64 · topK u32 · topP f64 · minP f64 · repetitionPenalty f64 · frequencyPenalty f64
  *   · presencePenalty f64 · penaltyLastN i32 · seed f64
  * · drawsDone u32 · historyCount u32 · history [historyCount] i32
+ * · (version 3, only when non-zero) feedUntil u32
  * ```
  *
  * Floats travel as f64 so the last stage samples with exactly the entry's parameters. The decoder
@@ -84,9 +85,11 @@ export function encodeOpenPayload(f: OpenFrame): Uint8Array {
   check(isU32(f.drawsDone), `drawsDone ${f.drawsDone}`);
   check(f.history.length <= OPEN_HISTORY_MAX, `history of ${f.history.length} tokens`);
   for (const t of f.history) check(t >= 0, `negative history token ${t}`);
+  const feedUntil = f.feedUntil ?? 0;
+  check(isU32(feedUntil), `feedUntil ${f.feedUntil}`);
 
   const size = 8 + 4 + 3 + addresses.reduce((sum, a) => sum + 10 + a.length, 0) + 1 + reply.length +
-    SAMPLING_BYTES + 4 + 4 + f.history.length * 4;
+    SAMPLING_BYTES + 4 + 4 + f.history.length * 4 + (feedUntil > 0 ? 4 : 0);
   const w = new FrameWriter(size);
   w.u64(f.seqId);
   w.u32(f.planEpoch);
@@ -115,6 +118,7 @@ export function encodeOpenPayload(f: OpenFrame): Uint8Array {
   w.u32(f.drawsDone);
   w.u32(f.history.length);
   for (const t of f.history) w.i32(t);
+  if (feedUntil > 0) w.u32(feedUntil);
   return w.bytes;
 }
 
@@ -173,6 +177,8 @@ export function decodeOpenPayload(payload: Uint8Array): OpenFrame {
     history[i] = r.i32("history token");
     check(history[i] >= 0, `negative history token ${history[i]}`);
   }
+  // version 3 appends feedUntil; a version-2 OPEN ends here
+  const feedUntil = r.at + 4 <= payload.length ? r.u32("feedUntil") : 0;
   return {
     type: FrameType.Open,
     seqId,
@@ -184,5 +190,6 @@ export function decodeOpenPayload(payload: Uint8Array): OpenFrame {
     sampling,
     drawsDone,
     history,
+    ...(feedUntil > 0 ? { feedUntil } : {}),
   };
 }

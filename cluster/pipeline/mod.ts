@@ -41,6 +41,7 @@ export * from "./connection_crypto.ts";
 export * from "./pipeline_connection.ts";
 export * from "./stage_runner.ts";
 export * from "./stage_server.ts";
+export * from "./stage_ranges.ts";
 export { EntrySequence } from "./entry_sequence.ts";
 export * from "./pipeline_engine.ts";
 export * from "./peer_weights.ts";

@@ -5,9 +5,15 @@
  *
  * A sequence starts by connecting (once, shared by all sequences) to every stage of its route, sending
  * OPEN and the prompt in chunks to the first stage. The last stage samples and sends each token back
- * here; the engine streams it and feeds it to the first stage as the next decode step. Tokens of
- * different sequences that arrive together go out together (one record, one stage step), and up to
- * `maxActive` sequences are in flight at once, so every stage stays busy with some of them.
+ * here; the engine streams it, and the last stage also sends it to the first stage as the next decode
+ * step (OPEN feedUntil, protocol version 3; with an older last stage the engine feeds it itself). When
+ * the stream ends before the budget (EOS, a stop string, a client gone) the CANCEL to every stage stops
+ * the loop, a step or two later. Tokens of different sequences that arrive together go out together
+ * (one record, one stage step), and up to `maxActive` sequences are in flight at once, so every stage stays busy with some of them. Requests
+ * beyond that wait in the scheduler's fair queue (src/engine/fair_queue.ts): round-robin across
+ * clients (`SequenceRequest.client`), FIFO within one. A request's route is resolved again when it
+ * leaves the queue, so it starts on the plan and the least busy replica of that moment; {@link
+ * PipelineEngine.load} gives the live depths that routing needs.
  *
  * Failover: when a connection to a stage of the route closes, a stage reports an error for the
  * sequence, the caller reports a node dead, or no token arrives within the stall timeout, the engine
@@ -41,11 +47,12 @@ import {
   type SamplingParams,
   validateSamplingParams,
 } from "../../src/engine/sampler.ts";
-import type { SequenceStream } from "../../src/engine/scheduler.ts";
-import { DrainingError, QueueFullError } from "../../src/engine/scheduler_errors.ts";
+import { ANONYMOUS_CLIENT, type SequenceStream } from "../../src/engine/scheduler.ts";
+import { DrainingError } from "../../src/engine/scheduler_errors.ts";
+import { FairQueue } from "../../src/engine/fair_queue.ts";
 import type { SequenceRequest } from "../../src/engine/sequence.ts";
 import { EntrySequence } from "./entry_sequence.ts";
-import { CancelReason, type Frame, FrameType, WireErrorCode } from "./frames.ts";
+import { CancelReason, FEED_PROTOCOL_VERSION, type Frame, FrameType, WireErrorCode } from "./frames.ts";
 import { PipelineConnection } from "./pipeline_connection.ts";
 import {
   FAILOVER_POLL_MS,
@@ -78,7 +85,8 @@ export class PipelineEngine {
   readonly #live = new Map<string, PipelineConnection>();
   readonly #bySeqId = new Map<number, EntrySequence>();
   readonly #active = new Set<EntrySequence>();
-  readonly #queue: EntrySequence[] = [];
+  /** waiting requests, round-robin across clients (the scheduler's fair queue) */
+  readonly #queue = new FairQueue<EntrySequence>();
   readonly #tasks = new Set<Promise<void>>();
   #watchdog?: ReturnType<typeof setInterval>;
   #nextId = 1;
@@ -115,9 +123,6 @@ export class PipelineEngine {
     validateSamplingParams(sampling);
     const seed = Math.trunc(sampling.seed ?? this.#o.randomSeed());
     if (!Number.isSafeInteger(seed)) throw new RangeError(`seed ${sampling.seed} is not a safe integer`);
-    if (this.#active.size >= this.#o.maxActive && this.#queue.length >= this.#o.queueSize) {
-      throw new QueueFullError(this.#queue.length, this.#o.queueSize);
-    }
     if (request.signal?.aborted) throw request.signal.reason ?? new DOMException("aborted", "AbortError");
     const route = this.#resolve(new Set(), 0);
     if (!route) {
@@ -134,8 +139,13 @@ export class PipelineEngine {
       this.#o.now(),
     );
     sequence.route = route;
+    // free active places count as room: whatever waits now is admitted by the pump below
+    const free = Math.max(0, this.#o.maxActive - this.#active.size);
+    this.#queue.push(request.client ?? ANONYMOUS_CLIENT, sequence, {
+      total: free + this.#o.queueSize,
+      perClient: free + (this.#o.clientQueueSize ?? this.#o.queueSize),
+    });
     this.#counters.submitted++;
-    this.#queue.push(sequence);
     const cancel = () => this.#cancel(sequence);
     request.signal?.addEventListener("abort", cancel, { once: true });
     sequence.done.then(() => request.signal?.removeEventListener("abort", cancel));
@@ -162,9 +172,21 @@ export class PipelineEngine {
     }
   }
 
+  /**
+   * Sequences this entry has running per node (node id → count): the live queue depths for
+   * `routeRequest` (cluster/planner/route_request.ts) when choosing a replica for the next request.
+   */
+  load(): Map<string, number> {
+    const depths = new Map<string, number>();
+    for (const s of this.#active) {
+      for (const { nodeId } of s.route?.stages ?? []) depths.set(nodeId, (depths.get(nodeId) ?? 0) + 1);
+    }
+    return depths;
+  }
+
   stats(): PipelineEngineStats {
     return {
-      queued: this.#queue.length,
+      queued: this.#queue.size,
       active: this.#active.size,
       connections: this.#live.size,
       ...this.#counters,
@@ -176,7 +198,7 @@ export class PipelineEngine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const s of [...this.#queue, ...this.#active]) this.#cancel(s);
+    for (const s of [...this.#queue.values(), ...this.#active]) this.#cancel(s);
     await Promise.all(this.#tasks);
     await Promise.all([...this.#live.values()].map((c) => c.flushed()));
     for (const c of this.#live.values()) c.close();
@@ -204,9 +226,12 @@ export class PipelineEngine {
   }
 
   #pump(): void {
-    while (this.#active.size < this.#o.maxActive && this.#queue.length > 0) {
+    while (this.#active.size < this.#o.maxActive && this.#queue.size > 0) {
       const s = this.#queue.shift()!;
       if (s.finished) continue;
+      // the replica is chosen when the request starts, from the load and plan at that moment (a
+      // request that waited may find a newer plan or a less busy replica); else the one found at submit
+      s.route = this.#resolve(new Set(), 0) ?? s.route;
       s.admittedAt = this.#o.now();
       this.#active.add(s);
       this.#track(this.#run(s, s.route!));
@@ -237,7 +262,9 @@ export class PipelineEngine {
     }
     if (s.finished || s.seqId !== seqId) return; // cancelled or failed over while connecting
     const first = conns[0];
-    first.send(s.openFrame(seqId, route, this.replyId, this.#o.wireDtype));
+    // a last stage that speaks version 3 feeds each token to the first stage itself: one hop less
+    s.feeding = conns[conns.length - 1].version >= FEED_PROTOCOL_VERSION;
+    first.send(s.openFrame(seqId, route, this.replyId, this.#o.wireDtype, s.feeding));
     for (const frame of s.promptFrames(seqId, route.epoch, this.#o.prefillChunk)) first.send(frame);
   }
 
@@ -308,6 +335,7 @@ export class PipelineEngine {
     }
     this.#counters.tokens++;
     if (s.accept(token, now) === "finished") return this.#end(s, CancelReason.Finished);
+    if (s.feeding) return; // the last stage sent it to the first stage already
     const first = this.#live.get(s.route!.stages[0].address);
     if (!first) return this.#failover(s, s.route!.stages[0].nodeId, "lost the first stage");
     first.send({
@@ -348,8 +376,7 @@ export class PipelineEngine {
 
   #cancel(s: EntrySequence): void {
     if (s.finished) return;
-    const queued = this.#queue.indexOf(s);
-    if (queued >= 0) this.#queue.splice(queued, 1);
+    this.#queue.remove(s);
     s.finish("cancelled", this.#o.now());
     this.#end(s, CancelReason.Client);
   }

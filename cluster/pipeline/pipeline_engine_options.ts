@@ -61,6 +61,11 @@ export interface PipelineEngineOptions {
   readonly maxActive?: number;
   /** requests allowed to wait beyond maxActive before QueueFullError; default DEFAULT_QUEUE_SIZE */
   readonly queueSize?: number;
+  /**
+   * requests one client (SequenceRequest.client) may have waiting beyond the free active places; more
+   * → ClientQueueFullError. Default `queueSize`, as in the scheduler: keyless requests share one client.
+   */
+  readonly clientQueueSize?: number;
   /** no token for this long and the route counts as failed, ms; default DEFAULT_STALL_TIMEOUT_MS */
   readonly stallTimeoutMs?: number;
   /** replays per sequence before it fails; default DEFAULT_MAX_FAILOVERS */
@@ -89,7 +94,7 @@ export interface PipelineEngineStats {
 
 /** Options with every default filled in. */
 export type ResolvedEngineOptions =
-  & Required<Omit<PipelineEngineOptions, "keyring" | "label" | "log">>
+  & Required<Omit<PipelineEngineOptions, "keyring" | "label" | "log" | "clientQueueSize">>
   & PipelineEngineOptions;
 
 function randomU32(): number {
@@ -116,6 +121,7 @@ export function resolveEngineOptions(options: PipelineEngineOptions): ResolvedEn
     ["maxActive", o.maxActive, 1],
     ["ctx", o.ctx, 2],
     ["queueSize", o.queueSize, 0],
+    ["clientQueueSize", o.clientQueueSize ?? o.queueSize, 0],
     ["maxFailovers", o.maxFailovers, 0],
   ];
   for (const [name, v, min] of counts) {

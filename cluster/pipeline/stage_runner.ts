@@ -9,8 +9,12 @@
  * order up to `maxBatch` rows (splitting a long prefill chunk), runs embed → layers → (head) once for
  * all of them, then either sends the hidden states on as FORWARD frames (one per next hop and wire
  * dtype) or, on the last stage, samples each finished sequence's next token with its own parameters
- * and seeded RNG and returns it to the entry as TOKEN. Decode rows of many sequences and prefill
- * chunks therefore share every step, at every stage.
+ * and seeded RNG and returns it to the entry as TOKEN — and, when the OPEN asked for it (`feedUntil`,
+ * protocol version 3), also to the first stage as the sequence's next decode input, so a decode step
+ * does not wait for the round trip through the entry. Decode rows of many sequences and prefill
+ * chunks therefore share every step, at every stage. A step of a k-stage route takes at most
+ * ⌈sequences / k⌉ items (stage_step.ts `microBatchItems`), so the sequences travel as k groups that
+ * occupy different stages at the same time and the pipeline stays full.
  *
  * Every frame is checked against the sequence it names (plan epoch, next position, context, vocabulary,
  * width) before its rows are queued; a violation ends that sequence with an ERROR to its entry, never
@@ -37,6 +41,7 @@ import {
 import { PipelineConfigError } from "./pipeline_errors.ts";
 import {
   forwardFrames,
+  microBatchItems,
   runBatch,
   sampleBatch,
   type SamplerState,
@@ -60,6 +65,12 @@ export interface StageIo {
   toEntry(replyTo: string, frame: Frame): boolean;
   /** Sends to the stage at `address`, connecting on first use. */
   toNext(address: string, frame: Frame): void;
+  /**
+   * Resolves when the frames sent so far have been sealed and written. The loop waits for it after
+   * each step: sealing runs on another thread and the write on this one, so on a node with one core a
+   * step started at once would hold a finished group's frames back for a whole step.
+   */
+  flushed?(): Promise<void>;
   log(message: string): void;
 }
 
@@ -248,6 +259,9 @@ export class StageRunner {
       replyTo: f.replyTo,
       next,
       wireDtype: f.wireDtype,
+      routeStages: f.route.length,
+      feedUntil: me.head ? f.feedUntil ?? 0 : 0,
+      first: me.head && f.route.length > 1 ? f.route[0].address : undefined,
       sampler,
       queuedTo: 0,
       lastActive: this.#now(),
@@ -407,7 +421,9 @@ export class StageRunner {
   async #loop(): Promise<void> {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
-        await this.#step(takeBatch(this.#queue, this.maxBatch, this.model.cfg.dim));
+        const cap = microBatchItems(this.#sequences.values());
+        await this.#step(takeBatch(this.#queue, this.maxBatch, this.model.cfg.dim, cap));
+        await this.io.flushed?.();
         // let the sockets deliver the rows that arrived during the step, so the next step batches them
         await eventLoopTurn();
       }
@@ -437,17 +453,26 @@ export class StageRunner {
           continue;
         }
         this.#counters.tokensSampled++;
-        const sent = this.io.toEntry(s.replyTo, {
+        const position = w.start + w.rows;
+        const token: TokenFrame = {
           type: FrameType.Token,
           seqId: s.seqId,
           planEpoch: s.epoch,
           chunk: w.chunk,
-          position: w.start + w.rows,
+          position,
           tokens: Int32Array.of(outcome.token),
           sample: true,
           reset: false,
-        });
-        if (!sent) this.cancel(s.seqId); // the entry is gone: nobody will read this sequence
+        };
+        if (!this.io.toEntry(s.replyTo, token)) {
+          this.cancel(s.seqId); // the entry is gone: nobody will read this sequence
+          continue;
+        }
+        if (position >= s.feedUntil) continue;
+        // the next decode input goes straight to the first stage (OPEN feedUntil): here, or over the wire
+        const next: TokenFrame = { ...token, chunk: 0 };
+        if (s.first === undefined) this.tokens(next);
+        else this.io.toNext(s.first, next);
       }
     } catch (error) {
       const message = `stage step failed: ${(error as Error)?.message ?? error}`;

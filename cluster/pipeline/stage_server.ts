@@ -8,6 +8,12 @@
  * connection to a next stage cannot be made or resets, every sequence routed through it ends with
  * NextHopUnreachable naming that address, so its entry can replay it elsewhere at once.
  *
+ * A new plan that gives this node another range ({@link StageServer.setRange}) loads the new range
+ * beside the old one on the same port: frames are dispatched by plan epoch, so sequences still running
+ * on the old plan finish there (their routes are whole) while new ones start on the new plan; the old
+ * range is dropped once its last sequence has ended. A node left out of the plan altogether calls
+ * {@link StageServer.closeWhenIdle}: the old plan's sequences finish, then the server closes.
+ *
  * @example
  * ```ts
  * const keyring = await Keyring.create([parseClusterKey(key)]);
@@ -41,10 +47,13 @@ import {
 } from "./peer_weights.ts";
 import { PipelineConnection } from "./pipeline_connection.ts";
 import { HandshakeError, PipelineConfigError } from "./pipeline_errors.ts";
+import { DRAIN_POLL_MS, StageRanges } from "./stage_ranges.ts";
 import { type StageModel, StageRunner, type StageStats } from "./stage_runner.ts";
 
 /** How often idle sequences are looked for, ms. */
 export const IDLE_SWEEP_INTERVAL_MS = 10_000;
+/** How often closeWhenIdle checks for the last sequence ending, ms. */
+export const IDLE_CLOSE_POLL_MS = DRAIN_POLL_MS;
 /** Most connections being handshaken at once; more are closed at accept, so a flood cannot pile up. */
 export const MAX_PENDING_HANDSHAKES = 64;
 
@@ -88,6 +97,8 @@ export interface StageServerStats extends StageStats {
   readonly badFrames: number;
   /** exceptions raised while handling a frame (a bug, never a crash: counted and dropped) */
   readonly handlerErrors: number;
+  /** sequences still finishing on ranges of older plans (see setRange) */
+  readonly drainingSequences: number;
 }
 
 interface NextHop {
@@ -99,7 +110,14 @@ interface NextHop {
 /** A running stage. Create with {@link StageServer.start}. */
 export class StageServer {
   readonly #listener: Deno.TcpListener;
-  readonly #runner: StageRunner;
+  /** the newest plan's range and older ones finishing their sequences (setRange) */
+  readonly #ranges: StageRanges;
+  /** set while closeWhenIdle waits for the last sequence */
+  #idleClose?: {
+    readonly done: Promise<boolean>;
+    readonly resolve: (closed: boolean) => void;
+    readonly timer: ReturnType<typeof setInterval>;
+  };
   readonly #options: StageServerOptions;
   readonly #file: GgufFile;
   readonly #ownedFile?: GgufFile;
@@ -128,13 +146,10 @@ export class StageServer {
     this.#options = options;
     this.#file = file;
     this.#ownedFile = ownedFile;
-    const runner = new StageRunner(model, {
-      toEntry: (replyTo, frame) => this.#toEntry(replyTo, frame),
-      toNext: (address, frame) => this.#toNext(address, frame),
-      log: (line) => this.#log(line),
-    }, { slots: options.slots, ctx: options.ctx, maxBatch: options.maxBatch, epochs: options.epochs });
-    this.#runner = runner;
-    this.#sweeper = setInterval(() => runner.sweepIdle(), IDLE_SWEEP_INTERVAL_MS);
+    this.#ranges = new StageRanges(this.#newRunner(model, options.epochs), (line) => this.#log(line));
+    this.#sweeper = setInterval(() => {
+      for (const r of this.#ranges.all()) r.sweepIdle();
+    }, IDLE_SWEEP_INTERVAL_MS);
     this.#accepting = this.#acceptLoop();
   }
 
@@ -148,16 +163,8 @@ export class StageServer {
     let listener: Deno.TcpListener | undefined;
     try {
       const cfg = modelConfigFromGguf(file.header);
-      const r = options.range;
-      if (
-        !(r.start >= 0 && r.end <= cfg.layers && r.start <= r.end) ||
-        (r.start === r.end && !r.embedding && !r.head)
-      ) {
-        throw new PipelineConfigError(
-          `stage range ${r.start}..${r.end} does not fit the model's ${cfg.layers} layers`,
-        );
-      }
-      const weights = await loadModelWeights(file, options.backend, cfg, r);
+      checkRange(options.range, cfg.layers);
+      const weights = await loadModelWeights(file, options.backend, cfg, options.range);
       const hostname = options.hostname ?? "127.0.0.1";
       try {
         listener = Deno.listen({ hostname, port: options.port ?? 0 });
@@ -176,6 +183,11 @@ export class StageServer {
     }
   }
 
+  /** True once close() has begun. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
   /** TCP port we listen on. */
   get port(): number {
     return this.#listener.addr.port;
@@ -188,12 +200,12 @@ export class StageServer {
   }
 
   get range(): LayerRange {
-    return this.#runner.range;
+    return this.#ranges.current.range;
   }
 
   /** The compute half, for status pages and tests. */
   get runner(): StageRunner {
-    return this.#runner;
+    return this.#ranges.current;
   }
 
   /**
@@ -209,14 +221,63 @@ export class StageServer {
     return this.#manifest;
   }
 
+  /**
+   * Follows a new plan: the same range only accepts `epoch` too; another range is loaded (only its
+   * tensors) and serves `epoch` from now on, while the old range keeps serving the sequences of the
+   * epochs it had until the last of them ends, then is dropped. Throws PipelineConfigError for a range
+   * the model does not have, or the loading errors; the old range then stays current.
+   */
+  async setRange(range: LayerRange, epoch: number): Promise<void> {
+    if (this.#closed) throw new PipelineConfigError("the stage server is closed");
+    this.#takeBack();
+    const old = this.#ranges.current;
+    const r = old.range;
+    if (
+      r.start === range.start && r.end === range.end && r.embedding === range.embedding &&
+      r.head === range.head
+    ) {
+      return old.acceptEpoch(epoch);
+    }
+    const { backend } = old.model;
+    const cfg = modelConfigFromGguf(this.#file.header);
+    checkRange(range, cfg.layers);
+    const weights = await loadModelWeights(this.#file, backend, cfg, range);
+    if (this.#closed) return;
+    this.#ranges.replace(this.#newRunner({ backend, cfg, weights }, [epoch]));
+    this.#log(`layers ${range.start}..${range.end} now serve epoch ${epoch}; ${r.start}..${r.end} drain`);
+  }
+
   /** Serves frames of plan `epoch` too (a new plan that keeps this node's range). */
   acceptEpoch(epoch: number): void {
-    this.#runner.acceptEpoch(epoch);
+    this.#takeBack();
+    this.#ranges.current.acceptEpoch(epoch);
+  }
+
+  /**
+   * Closes the server once no sequence runs on it: a node left out of a new plan lets the sequences of
+   * the old plan finish here (the port stays bound meanwhile). An acceptEpoch or setRange before then
+   * takes the server back into use and the promise resolves false; it resolves true once closed.
+   */
+  closeWhenIdle(): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(true);
+    if (this.#idleClose) return this.#idleClose.done;
+    let resolve!: (closed: boolean) => void;
+    const done = new Promise<boolean>((r) => (resolve = r));
+    const check = () => {
+      if (this.#ranges.sequences() > 0) return;
+      clearInterval(timer);
+      this.#idleClose = undefined;
+      this.close().then(() => resolve(true));
+    };
+    const timer = setInterval(check, IDLE_CLOSE_POLL_MS);
+    this.#idleClose = { done, resolve, timer };
+    check();
+    return done;
   }
 
   /** Stops serving `epoch`; its running sequences end with EpochMismatch and are replayed by their entries. */
   retireEpoch(epoch: number): void {
-    this.#runner.retireEpoch(epoch);
+    for (const r of this.#ranges.all()) r.retireEpoch(epoch);
   }
 
   stats(): StageServerStats {
@@ -227,11 +288,12 @@ export class StageServer {
       handlerErrors += c.stats.handlerErrors;
     }
     return {
-      ...this.#runner.stats(),
+      ...this.#ranges.current.stats(),
       connections: this.#connections.size,
       refusedPeers: this.#refusedPeers,
       badFrames,
       handlerErrors,
+      drainingSequences: this.#ranges.drainingSequences(),
     };
   }
 
@@ -240,6 +302,9 @@ export class StageServer {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
+    const idleClose = this.#idleClose;
+    this.#idleClose = undefined;
+    if (idleClose) clearInterval(idleClose.timer);
     try {
       this.#listener.close();
     } catch { /* already closed */ }
@@ -252,9 +317,10 @@ export class StageServer {
     for (const c of [...this.#connections]) c.close();
     for (const hop of this.#next.values()) hop.conn?.close();
     this.#next.clear();
-    await this.#runner.close();
+    await this.#ranges.close();
     await Promise.all([...this.#connections].map((c) => c.closed));
     this.#ownedFile?.close();
+    idleClose?.resolve(true);
   }
 
   async #acceptLoop(): Promise<void> {
@@ -304,7 +370,7 @@ export class StageServer {
         this.#handlerErrors += conn.stats.handlerErrors;
         if (this.#peers.get(conn.peerId) === conn) {
           this.#peers.delete(conn.peerId);
-          this.#runner.dropEntry(conn.peerId);
+          for (const r of this.#ranges.all()) r.dropEntry(conn.peerId);
         }
       },
     });
@@ -316,13 +382,14 @@ export class StageServer {
         if (from) answerFetch(this.#file, () => this.#manifestBytes(), frame).then((data) => from.send(data));
         return;
       case FrameType.Open:
-        return this.#runner.open(frame);
+        return this.#ranges.forEpoch(frame.planEpoch).open(frame);
       case FrameType.Token:
-        return this.#runner.tokens(frame);
+        return this.#ranges.forEpoch(frame.planEpoch).tokens(frame);
       case FrameType.Forward:
-        return this.#runner.forward(frame);
+        return this.#ranges.forEpoch(frame.planEpoch).forward(frame);
       case FrameType.Cancel:
-        return this.#runner.cancel(frame.seqId);
+        for (const r of this.#ranges.all()) r.cancel(frame.seqId);
+        return;
       case FrameType.Error:
         return this.#log(`peer reported error ${frame.code} for sequence ${frame.seqId}: ${frame.message}`);
       default:
@@ -333,6 +400,14 @@ export class StageServer {
   #toEntry(replyTo: string, frame: Frame): boolean {
     const conn = this.#peers.get(replyTo);
     return conn ? conn.send(frame) : false;
+  }
+
+  /** Every connection's queued frames written (a step's FORWARDs and TOKENs). */
+  async #flushed(): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const c of this.#peers.values()) pending.push(c.flushed());
+    for (const hop of this.#next.values()) if (hop.conn) pending.push(hop.conn.flushed());
+    await Promise.all(pending);
   }
 
   #toNext(address: string, frame: Frame): void {
@@ -356,7 +431,7 @@ export class StageServer {
     } catch (error) {
       this.#log(`next stage ${address} unreachable: ${(error as Error).message}`);
       if (this.#next.get(address) === hop) this.#next.delete(address);
-      this.#runner.nextHopLost(address);
+      for (const r of this.#ranges.all()) r.nextHopLost(address);
       return;
     }
     if (this.#closed || this.#next.get(address) !== hop) {
@@ -372,7 +447,7 @@ export class StageServer {
         if (this.#next.get(address) === hop) this.#next.delete(address);
         if (!this.#closed) {
           this.#log(`next stage ${address} lost: ${reason.message}`);
-          this.#runner.nextHopLost(address);
+          for (const r of this.#ranges.all()) r.nextHopLost(address);
         }
       },
     });
@@ -384,11 +459,41 @@ export class StageServer {
       nodeId: this.#options.nodeId,
       keyring: this.#options.keyring,
       label: this.#options.label,
-      planEpoch: Math.max(0, ...this.#runner.epochs),
+      planEpoch: Math.max(0, ...this.#ranges.current.epochs),
     };
   }
 
   #log(line: string): void {
     this.#options.log?.(line);
+  }
+
+  #newRunner(model: StageModel, epochs: Iterable<number>): StageRunner {
+    const o = this.#options;
+    return new StageRunner(model, {
+      toEntry: (replyTo, frame) => this.#toEntry(replyTo, frame),
+      toNext: (address, frame) => this.#toNext(address, frame),
+      flushed: () => this.#flushed(),
+      log: (line) => this.#log(line),
+    }, { slots: o.slots, ctx: o.ctx, maxBatch: o.maxBatch, epochs });
+  }
+
+  /** Cancels a pending closeWhenIdle: the server is in use again. */
+  #takeBack(): void {
+    const idleClose = this.#idleClose;
+    if (!idleClose) return;
+    this.#idleClose = undefined;
+    clearInterval(idleClose.timer);
+    idleClose.resolve(false);
+  }
+}
+
+/** Throws PipelineConfigError when `r` is not a range of a `layers`-layer model a stage can run. */
+function checkRange(r: LayerRange, layers: number): void {
+  if (
+    !(r.start >= 0 && r.end <= layers && r.start <= r.end) || (r.start === r.end && !r.embedding && !r.head)
+  ) {
+    throw new PipelineConfigError(
+      `stage range ${r.start}..${r.end} does not fit the model's ${layers} layers`,
+    );
   }
 }

@@ -29,6 +29,12 @@ export interface StageSequence {
   /** address of the next stage; undefined on the last */
   readonly next?: string;
   readonly wireDtype: WireDtype;
+  /** stages in the sequence's route: how many micro-batches keep that pipeline full */
+  readonly routeStages: number;
+  /** last stage: sampled tokens for positions below this are fed to the first stage (OPEN feedUntil) */
+  readonly feedUntil: number;
+  /** last stage of a longer route: the first stage's address, where fed tokens go */
+  readonly first?: string;
   /** last stage only */
   readonly sampler?: SamplerState;
   /** next position expected from the network (rows queued up to here) */
@@ -57,12 +63,13 @@ export interface WorkItem {
 /**
  * Takes items from the front of `queue` (in arrival order) up to `maxBatch` rows; an item that does
  * not fit is split, its first part joining the batch (without the sample flag) and the rest staying
- * first in the queue. Items of ended sequences are dropped.
+ * first in the queue. Items of ended sequences are dropped. At most `maxItems` items are taken (the
+ * micro-batch cap, see {@link microBatchItems}).
  */
-export function takeBatch(queue: WorkItem[], maxBatch: number, dim: number): WorkItem[] {
+export function takeBatch(queue: WorkItem[], maxBatch: number, dim: number, maxItems = Infinity): WorkItem[] {
   const batch: WorkItem[] = [];
   let rows = 0;
-  while (queue.length > 0 && rows < maxBatch) {
+  while (queue.length > 0 && rows < maxBatch && batch.length < maxItems) {
     const item = queue[0];
     if (item.seq.ended) {
       queue.shift();
@@ -91,6 +98,28 @@ export function takeBatch(queue: WorkItem[], maxBatch: number, dim: number): Wor
     rows += room;
   }
   return batch;
+}
+
+/**
+ * Most work items one step takes so that a pipeline of k stages stays full: the stage's `sequences`
+ * split into k micro-batches, ⌈sequences / k⌉ each. Sequences that all arrive together (8 streams
+ * started at once) would otherwise travel as one batch forever — every stage busy for 1/k of the time
+ * while the others wait; capped, they split into k groups that occupy different stages at once, and a
+ * group that merged again is split at its next step. Why k and not more: a step costs a fixed part
+ * (streaming the stage's weights) plus a part per row; on the wasm backend the fixed part is worth ~4
+ * rows (1.5 ms + 0.4 ms/row for a 288×6 f32 model on one core), so every extra group costs a whole
+ * fixed part per round, while the hops it would hide (the last stage feeds the first directly, see
+ * stage_runner.ts) are short next to a step. With one stage there is no cap (one node's batch stays
+ * whole). `k` is the longest route among the stage's sequences.
+ */
+export function microBatchItems(sequences: Iterable<StageSequence>): number {
+  let count = 0;
+  let stages = 1;
+  for (const s of sequences) {
+    count++;
+    stages = Math.max(stages, s.routeStages);
+  }
+  return stages <= 1 ? Infinity : Math.max(1, Math.ceil(count / stages));
 }
 
 /**

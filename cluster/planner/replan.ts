@@ -14,7 +14,14 @@
 
 import { buildReplica, CostModel, type NodeModel, nodeModel } from "./cost_model.ts";
 import { byId, planCluster, resolvePlannerOptions } from "./plan_cluster.ts";
-import type { Plan, PlannerInput, PlannerOptions, Replica } from "./planner_types.ts";
+import type {
+  NodeDecision,
+  Plan,
+  PlannerInput,
+  PlannerOptions,
+  PlanStage,
+  Replica,
+} from "./planner_types.ts";
 
 /** Predicted gain (fraction of tokens/s) a new plan must bring before it replaces a working one. */
 export const DEFAULT_REPLAN_THRESHOLD = 0.1;
@@ -102,4 +109,94 @@ export function nextPlan(
   const candidate = planCluster(input, options);
   const decision = shouldReplan(recosted, candidate, threshold);
   return { plan: decision.replan || !recosted ? candidate : recosted, decision };
+}
+
+/** One stage of a layout another node advertises: who runs layers [start, end). */
+export interface LayoutStage {
+  readonly nodeId: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * A plan with a given layout (replicas of stages) and epoch, costed under `input` as
+ * {@link recostPlan} would: how a node that has no plan yet — it just joined — takes over the plan
+ * the ring already runs, so that the hysteresis of {@link nextPlan} applies to it as it does to the
+ * nodes that made it. A replica that cannot run under `input` counts in `brokenReplicas` (a joiner
+ * then re-plans as the others do). Members outside the layout are left out with reason "slower"
+ * (hysteresis keeps the running layout until a re-plan gains enough), or with the reason the planner
+ * itself gives them when that is stronger (too busy, no memory, an invalid report).
+ *
+ * @example
+ * ```ts
+ * const layout = [[{ nodeId: "a", start: 0, end: 3 }, { nodeId: "b", start: 3, end: 5 }]];
+ * const current = planFromLayout(epoch, layout, input);
+ * const { plan } = nextPlan(current, input); // the running layout unless a re-plan is due
+ * ```
+ */
+export function planFromLayout(
+  epoch: number,
+  layout: readonly (readonly LayoutStage[])[],
+  input: PlannerInput,
+  options: Partial<PlannerOptions> = {},
+): Plan {
+  const skeleton: Replica[] = layout.filter((r) => r.length > 0).map((r) => ({
+    stages: r.map((s, i): PlanStage => ({
+      nodeId: s.nodeId,
+      start: s.start,
+      end: s.end,
+      embedding: i === 0,
+      head: i === r.length - 1,
+      weightBytes: 0,
+      computeMs: 0,
+      hopMs: 0,
+      queueDepth: 0,
+    })),
+    bottleneckMs: 0,
+    hopsMs: 0,
+    costMs: 0,
+    latencyMs: 0,
+    tokensPerSec: 0,
+  }));
+  // a layout from the network must be well formed: contiguous ranges, each node in one stage at most
+  const seen = new Set<string>();
+  const usable = skeleton.filter((r) => {
+    const ok = r.stages.every((s, i) => (i === 0 || s.start === r.stages[i - 1].end) && !seen.has(s.nodeId));
+    r.stages.forEach((s) => seen.add(s.nodeId));
+    return ok && new Set(r.stages.map((s) => s.nodeId)).size === r.stages.length;
+  });
+  const plan = recostPlan(
+    {
+      epoch,
+      replicas: usable,
+      decisions: [],
+      tokensPerSec: 0,
+      brokenReplicas: skeleton.length - usable.length,
+    },
+    input,
+    options,
+  );
+  const fresh = new Map(planCluster(input, options).decisions.map((d) => [d.nodeId, d]));
+  const decisions = byId(input.members).map((m): NodeDecision => {
+    for (const [ri, r] of plan.replicas.entries()) {
+      const si = r.stages.findIndex((s) => s.nodeId === m.id);
+      if (si < 0) continue;
+      const s = r.stages[si];
+      return {
+        nodeId: m.id,
+        included: true,
+        reason: "stage",
+        detail: `replica ${ri} stage ${si}: layers ${s.start}..${s.end - 1} of the running plan, ` +
+          `${s.computeMs.toFixed(2)} ms/token compute, ${s.hopMs.toFixed(2)} ms/token to the next stage`,
+      };
+    }
+    const own = fresh.get(m.id);
+    return own && !own.included && own.reason !== "slower" && own.reason !== "replica-limit" ? own : {
+      nodeId: m.id,
+      included: false,
+      reason: "slower",
+      detail: "not in the running plan: a re-plan that adds it does not gain enough yet (hysteresis)",
+    };
+  });
+  return { ...plan, decisions };
 }

@@ -94,5 +94,22 @@ export function createServeMetrics(stats: () => SchedulerStats | undefined): Ser
     (s) => s.steps,
     "counter",
   );
+  gauge(
+    "edgering_engine_readbacks_total",
+    "Host waits on device results: one per CPU-sampled step, one per GPU-resident decode chunk.",
+    (s) => s.readbacks ?? 0,
+    "counter",
+  );
+  gauge(
+    "edgering_engine_gpu_submits_total",
+    "GPU queue submissions (WebGPU).",
+    (s) => s.submits ?? 0,
+    "counter",
+  );
+  gauge(
+    "edgering_engine_readbacks_per_token",
+    "Readbacks per generated token since start (WebGPU's target: at most 1/8 at steady state).",
+    (s) => s.readbacksPerToken ?? 0,
+  );
   return metrics;
 }

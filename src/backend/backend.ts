@@ -145,6 +145,15 @@ export interface Backend {
   ): void;
   /** out = silu(gate) · up, elementwise over `length` values. silu(x) = x / (1 + e^-x). */
   siluMul(out: Tensor, gate: Tensor, up: Tensor, length: number): void;
+  /**
+   * Optional fused SwiGLU: out[n, gate.rows] = silu(x · gateᵀ) · (x · upᵀ), the values of
+   * `matmul(out, gate, x, n); matmul(scratch, up, x, n); siluMul(out, out, scratch, n · gate.rows)`.
+   * gate and up have the same shape (any weight types); x: [n, gate.cols]. `scratch` ([n, up.rows],
+   * not aliasing out or x) is room for a backend that fuses only some batch sizes (decode) and runs
+   * the unfused ops on others; its contents afterwards are unspecified. The forward pass calls it when
+   * present.
+   */
+  gateUpSilu?(out: Tensor, gate: Weight, up: Weight, x: Tensor, n: number, scratch: Tensor): void;
   /** out = a + b over `length` values (out may alias a). */
   add(out: Tensor, a: Tensor, b: Tensor, length: number): void;
   /** Softmax of each of n rows of `rowLength` values, in place. */

@@ -3,6 +3,7 @@ import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../backend/c
 import { generate } from "../engine/generate.ts";
 import { loadModel } from "../engine/loaded_model.ts";
 import { UsageError } from "./cli_error.ts";
+import { createLoadProgress } from "./load_progress.ts";
 import { numberFlag, requireString } from "./flags.ts";
 import type { Verb } from "./verb.ts";
 
@@ -53,7 +54,10 @@ export const runVerb: Verb = {
     const backend = await createBackend(backendName as BackendChoice, {
       threads: numberFlag(flags, verb, "threads", 1, 1024, true),
     });
-    const loaded = await loadModel(model, backend, { ctx: numberFlag(flags, verb, "ctx", 2, 1 << 24, true) });
+    const ctx = numberFlag(flags, verb, "ctx", 2, 1 << 24, true);
+    const progress = createLoadProgress(`weights → ${backend.name}`, io.stderr, Deno.stderr.isTerminal());
+    const loaded = await loadModel(model, backend, { ctx, onProgress: progress.onProgress })
+      .finally(() => progress.done());
     try {
       const addBos = flags.values["no-bos"] ? false : loaded.tokenizer.addBos;
       const tokens = loaded.tokenizer.encode(prompt, { addBos });

@@ -55,6 +55,7 @@ import { createEntryServedModel } from "../api/served_model.ts";
 import { createProgressReporter, formatBytes, ModelStoreError, resolveModel } from "../model_store/mod.ts";
 import { type PipelineModel, PipelineNode } from "../pipeline_node/mod.ts";
 import { UsageError } from "./cli_error.ts";
+import { createLoadProgress } from "./load_progress.ts";
 import type { FlagTable } from "./flags.ts";
 import type { CliIo, Verb } from "./verb.ts";
 
@@ -336,11 +337,13 @@ async function loadServed(
   }
   if (stageOnly) return stageOnly;
   const backend = await createBackend(config.backend, { threads: config.threads });
+  const progress = createLoadProgress(`weights → ${backend.name}`, io.stderr, Deno.stderr.isTerminal());
   const loaded = await loadModel(path, backend, {
     slots: config.slots,
     ctx: config.ctx,
     maxBatch: config.maxBatch,
-  });
+    onProgress: progress.onProgress,
+  }).finally(() => progress.done());
   // warm-up: one forward pass compiles kernels / JITs the hot loops before the first request
   const warmToken = loaded.tokenizer.bosId >= 0 ? loaded.tokenizer.bosId : 0;
   await prefill(loaded, [warmToken], 0);

@@ -11,9 +11,12 @@
  *   rides in our acks; when it changed enough — or has not been sent for a while — it is also
  *   broadcast through the ring (rate-limited), so every node's view of every other stays seconds old.
  * - **Metadata**: capabilities (`node_capabilities.ts`) are announced at start (a loading node) and
- *   re-announced once the model is loaded and its throughput measured.
+ *   re-announced once the model is loaded and its throughput measured, when the layer plan this node
+ *   follows changes ({@link ClusterNode.advertisePlan}: a joiner adopts it), and when the probe RTTs
+ *   it measured moved enough to matter to the planner (`rtt_meter.ts`, rate-limited).
  * - **Keys**: install/use/remove act on the worker's key ring, are mirrored here (the worker does not
- *   hand keys back) and saved, so a restart keeps a rotation.
+ *   hand keys back) and saved, so a restart keeps a rotation; {@link ClusterNode.watchKeys} tells the
+ *   pipeline, whose connections authenticate with the same keys.
  *
  * @example
  * ```ts
@@ -35,6 +38,7 @@ import {
   initialIncarnation,
   type LiveLoad,
   type MemberEvent,
+  MemberStatus,
 } from "../../cluster/gossip/mod.ts";
 import { ClusterKeyError, ClusterStartError } from "./cluster_errors.ts";
 import type { ClusterControl, KeyListing, KeyOperation } from "./cluster_control.ts";
@@ -51,6 +55,7 @@ import { KeyRingMirror } from "./key_ring_mirror.ts";
 import { planKeyring } from "./keyring_plan.ts";
 import { type EngineSample, type LastBroadcast, loadBroadcastDue, LoadMeter } from "./load_meter.ts";
 import { type CapabilityFacts, nodeCapabilities } from "./node_capabilities.ts";
+import { RttMeter } from "./rtt_meter.ts";
 import { StateDir } from "./state_dir.ts";
 import type { PipelineStatus } from "./pipeline_status.ts";
 
@@ -93,6 +98,8 @@ export class ClusterNode implements ClusterControl {
   #joined = false;
   #joinError?: string;
   #keyOps: Promise<unknown> = Promise.resolve();
+  #keyWatchers = new Set<(keys: readonly Uint8Array[] | undefined) => void>();
+  #rtts = new RttMeter();
   #leaving?: Promise<void>;
 
   private constructor(
@@ -199,6 +206,25 @@ export class ClusterNode implements ClusterControl {
     await this.#worker.updateMeta(encodeCapabilities(nodeCapabilities(this.#facts)));
   }
 
+  /** Advertises the layer plan this node follows (epoch and layout), so a node that joins can adopt
+   * it instead of planning from scratch. A plan equal to the advertised one costs nothing. */
+  async advertisePlan(plan: NonNullable<CapabilityFacts["plan"]>): Promise<void> {
+    const old = this.#facts.plan;
+    if (old && old.epoch === plan.epoch && JSON.stringify(old.replicas) === JSON.stringify(plan.replicas)) {
+      return;
+    }
+    await this.announce({ plan });
+  }
+
+  /**
+   * Calls `listener` with the new keys (primary first) after every change through
+   * {@link changeKeys}; returns the function that stops it. The pipeline follows the ring this way.
+   */
+  watchKeys(listener: (keys: readonly Uint8Array[] | undefined) => void): () => void {
+    this.#keyWatchers.add(listener);
+    return () => this.#keyWatchers.delete(listener);
+  }
+
   async status(): Promise<ClusterStatus> {
     const [members, info] = await Promise.all([this.#worker.members(), this.#worker.info()]);
     const engine = this.options.engine() ?? IDLE;
@@ -287,6 +313,7 @@ export class ClusterNode implements ClusterControl {
         this.#lastBroadcast = { load, at: now };
       }
       if (info.incarnation > this.#persistedIncarnation) await this.#persistIncarnation(info.incarnation);
+      await this.#sampleRtts(now);
       this.#tickError = "";
     } catch (error) {
       const message = (error as Error).message;
@@ -297,6 +324,18 @@ export class ClusterNode implements ClusterControl {
     } finally {
       this.#ticking = false;
     }
+  }
+
+  /** Feeds the latest probe RTTs of live peers to the meter; publishes them when due. */
+  async #sampleRtts(now: number): Promise<void> {
+    const rtts = new Map<string, number>();
+    for (const m of await this.#worker.members()) {
+      const live = m.status === MemberStatus.Alive || m.status === MemberStatus.Suspect;
+      if (live && m.name !== this.options.settings.name && m.rttMs !== undefined) rtts.set(m.name, m.rttMs);
+    }
+    this.#rtts.sample(rtts, now);
+    const due = this.#rtts.publishDue(now);
+    if (due) await this.announce({ rttsMs: due });
   }
 
   async #persistIncarnation(known?: number): Promise<void> {
@@ -365,6 +404,13 @@ export class ClusterNode implements ClusterControl {
     this.options.log(
       `ring: keys ${op}: now ${listing.keys.length} key(s), primary ${listing.keys[0].fingerprint}`,
     );
+    for (const listener of this.#keyWatchers) {
+      try {
+        listener(this.keys);
+      } catch (error) {
+        this.options.log(`ring: a key watcher failed: ${(error as Error).message}`);
+      }
+    }
     return listing;
   }
 }

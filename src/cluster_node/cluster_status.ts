@@ -26,6 +26,7 @@ import {
   PROTOCOL_VERSION_MIN,
   type WorkerInfo,
 } from "../../cluster/gossip/mod.ts";
+import { nameHash, type PlanAdvert } from "../../cluster/gossip/node_meta.ts";
 
 /** Format version of the document; fields are only ever added. */
 export const CLUSTER_STATUS_VERSION = 1;
@@ -71,8 +72,20 @@ export interface MemberRow {
   rttMs?: number;
   /** Lifeguard local-health score (0 = healthy), as the member reports it. */
   healthScore?: number;
+  /** The layer plan the member follows, as it advertises it. */
+  plan?: MemberPlan;
+  /** Round trips the member measured to its peers, ms by peer name (0.1 ms steps). */
+  peerRttsMs?: Record<string, number>;
   /** Why its metadata or load could not be read, if so. */
   problem?: string;
+}
+
+/** A member's advertised plan: its epoch and, when it fit the metadata and every node is known here,
+ * its layout. */
+export interface MemberPlan {
+  epoch: number;
+  /** per replica, its stages in order */
+  replicas?: Array<Array<{ node: string; start: number; end: number }>>;
 }
 
 /** This node's view of the ring. */
@@ -163,7 +176,10 @@ const STATUS_NAMES: Record<MemberStatus, MemberStatusName> = {
 /** Builds the status document. Pure; rows sorted by name. */
 export function buildClusterStatus(input: StatusInputs): ClusterStatus {
   const { info } = input;
-  const rows = input.members.map((m) => memberRow(m, input)).sort((a, b) => a.name.localeCompare(b.name));
+  const names = namesByHash(input.members.map((m) => m.name));
+  const rows = input.members.map((m) => memberRow(m, input, names)).sort((a, b) =>
+    a.name.localeCompare(b.name)
+  );
   const counts = { alive: 0, suspect: 0, dead: 0, left: 0, total: rows.length };
   for (const r of rows) counts[r.status]++;
   const g = info.gossip, t = info.transport;
@@ -210,7 +226,32 @@ export function buildClusterStatus(input: StatusInputs): ClusterStatus {
   };
 }
 
-function memberRow(m: MemberInfo, input: StatusInputs): MemberRow {
+/** name hash → name, without hashes two names share (a reader cannot tell those apart). */
+function namesByHash(names: readonly string[]): Map<number, string | undefined> {
+  const out = new Map<number, string | undefined>();
+  for (const name of names) {
+    const h = nameHash(name);
+    out.set(h, out.has(h) && out.get(h) !== name ? undefined : name);
+  }
+  return out;
+}
+
+/** The advertised plan with node names resolved; the layout is left out if a name is unknown. */
+function memberPlan(advert: PlanAdvert, names: Map<number, string | undefined>): MemberPlan {
+  const replicas: Array<Array<{ node: string; start: number; end: number }>> = [];
+  let previousEnd = Infinity;
+  for (const s of advert.stages) {
+    const node = names.get(s.node);
+    if (node === undefined) return { epoch: advert.epoch };
+    // within a replica ends increase; an end not above the last one starts the next replica at 0
+    if (s.end <= previousEnd) replicas.push([{ node, start: 0, end: s.end }]);
+    else replicas.at(-1)!.push({ node, start: previousEnd, end: s.end });
+    previousEnd = s.end;
+  }
+  return replicas.length > 0 ? { epoch: advert.epoch, replicas } : { epoch: advert.epoch };
+}
+
+function memberRow(m: MemberInfo, input: StatusInputs, names: Map<number, string | undefined>): MemberRow {
   const self = m.name === input.info.name;
   const row: MemberRow = {
     name: m.name,
@@ -239,6 +280,13 @@ function memberRow(m: MemberInfo, input: StatusInputs): MemberRow {
         models: caps.models,
         layers: caps.layers,
       });
+      if (caps.plan) row.plan = memberPlan(caps.plan, names);
+      const rtts: Record<string, number> = {};
+      for (const r of caps.rtts ?? []) {
+        const peer = names.get(r.node);
+        if (peer !== undefined && peer !== m.name) rtts[peer] = r.tenthsMs / 10;
+      }
+      if (Object.keys(rtts).length > 0) row.peerRttsMs = rtts;
     } catch (error) {
       problems.push(`capabilities: ${(error as Error).message}`);
     }

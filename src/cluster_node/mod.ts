@@ -24,6 +24,7 @@ export * from "./load_meter.ts";
 export * from "./node_api_client.ts";
 export * from "./node_capabilities.ts";
 export * from "./pipeline_status.ts";
+export * from "./rtt_meter.ts";
 export * from "./state_dir.ts";
 export * from "./status_table.ts";
 export * from "./throughput_probe.ts";

@@ -11,6 +11,7 @@
  * @module
  */
 import type { LayerRange, NodeCapabilities } from "../../cluster/gossip/mod.ts";
+import { nameHash, RTT_TENTHS_MAX } from "../../cluster/gossip/node_meta.ts";
 import type { BackendName } from "../backend/backend.ts";
 
 // Budget of the free-text fields, UTF-8 bytes. With a 128-byte name, a 36-byte id and two bracketed
@@ -39,6 +40,10 @@ export interface CapabilityFacts {
   bytesPerSec?: number;
   /** Model id served and its layer count, once loaded. */
   model?: { id: string; layers: number };
+  /** The layer plan the node follows: its epoch and, per replica, each stage's node and layer end. */
+  plan?: { epoch: number; replicas: ReadonlyArray<ReadonlyArray<{ node: string; end: number }>> };
+  /** Round trips to peers, ms by peer name (smoothed by `rtt_meter.ts`). */
+  rttsMs?: Readonly<Record<string, number>>;
 }
 
 /** The capability record of `facts`; unknowns are "", 0 or empty lists (a loading node). */
@@ -59,6 +64,23 @@ export function nodeCapabilities(facts: CapabilityFacts): NodeCapabilities {
     score: Math.max(0, Math.round(facts.bytesPerSec ?? 0)),
     models: model ? [model] : [],
     layers,
+    ...(facts.plan
+      ? {
+        plan: {
+          epoch: facts.plan.epoch,
+          stages: facts.plan.replicas.flat().map((s) => ({ node: nameHash(s.node), end: s.end })),
+        },
+      }
+      : {}),
+    ...(facts.rttsMs && Object.keys(facts.rttsMs).length > 0
+      ? {
+        // by peer name, so the record is the same whatever order the RTTs were measured in
+        rtts: Object.keys(facts.rttsMs).sort().map((peer) => ({
+          node: nameHash(peer),
+          tenthsMs: Math.min(RTT_TENTHS_MAX, Math.max(0, Math.round(facts.rttsMs![peer] * 10))),
+        })),
+      }
+      : {}),
   };
 }
 

@@ -41,7 +41,8 @@ export interface PipelineStatus {
   mode: PipelineMode;
   /** plan epoch (a hash of the layout: equal on every node that computed the same plan) */
   epoch: number;
-  /** why the current plan was adopted: no-plan (first), broken, gain, steady */
+  /** why the current plan was adopted: no-plan (first), broken, gain, steady, or adopted (the plan most
+   * members follow, taken over on joining) */
   reason: string;
   /** model id the plan is for, and its total weight bytes on one node */
   model: string;

@@ -83,6 +83,11 @@ export class SequenceOutput {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
+  /** stop strings may end the sequence on text (the GPU cannot check them: its chunks stay short) */
+  get hasStopStrings(): boolean {
+    return this.stopMatcher.active;
+  }
+
   /**
    * Counts and streams one generated token; returns true when it ended the sequence (end of generation,
    * a stop string, or the token budget). `now` is the clock in ms.
@@ -149,7 +154,8 @@ export class Sequence extends SequenceOutput {
     prompt: readonly number[],
     /** effective budget (already capped by the context) */
     maxTokens: number,
-    params: SamplingParams,
+    /** its sampling parameters, seed included */
+    readonly params: SamplingParams,
     stop: readonly string[],
     tokenizer: Tokenizer,
     submittedAt: number,
@@ -174,6 +180,11 @@ export class Sequence extends SequenceOutput {
     return this.decoding ? this.history.length - 1 : this.prefilled;
   }
 
+  /** Prompt and generated tokens so far. */
+  get tokens(): readonly number[] {
+    return this.history;
+  }
+
   /** Positions this sequence holds in its KV slot. */
   get cachedTokens(): number {
     return this.decoding ? this.history.length - 1 : this.prefilled;
@@ -184,7 +195,14 @@ export class Sequence extends SequenceOutput {
    * has finished. `now` is the clock in ms.
    */
   accept(logits: Float32Array, now: number): boolean {
-    const token = this.sampler.sample(logits, this.history);
+    return this.acceptToken(this.sampler.sample(logits, this.history), now);
+  }
+
+  /**
+   * Takes a next token sampled elsewhere (on the GPU) and emits its text. Returns true when the
+   * sequence has finished. `now` is the clock in ms.
+   */
+  acceptToken(token: number, now: number): boolean {
     this.history.push(token);
     if (this.emit(token, now)) return true;
     this.lastToken = token;

@@ -5,6 +5,8 @@
  *   embed → per layer { rmsnorm, q/k/v (+bias), rope, kv store, attention, o, residual,
  *                       rmsnorm, gate/up, silu·mul, down, residual } → rmsnorm → logits
  *
+ * (gate/up and silu·mul are one op on backends offering the optional fused `gateUpSilu`.)
+ *
  * A pipeline stage runs only its layer range: the first stage embeds tokens, the last computes logits,
  * and the hidden state [n, dim] travels between them.
  */
@@ -98,9 +100,12 @@ export function runLayers(ctx: ForwardContext, n: number, at: TokenPlacement): v
     b.add(ws.x, ws.x, ws.proj, n * cfg.dim);
     // feed-forward block (SwiGLU)
     b.rmsNorm(ws.normed, ws.x, layer.ffnNorm, n, cfg.rmsEps);
-    b.matmul(ws.gate, layer.wGate, ws.normed, n);
-    b.matmul(ws.up, layer.wUp, ws.normed, n);
-    b.siluMul(ws.gate, ws.gate, ws.up, n * cfg.ffn);
+    if (b.gateUpSilu) b.gateUpSilu(ws.gate, layer.wGate, layer.wUp, ws.normed, n, ws.up);
+    else {
+      b.matmul(ws.gate, layer.wGate, ws.normed, n);
+      b.matmul(ws.up, layer.wUp, ws.normed, n);
+      b.siluMul(ws.gate, ws.gate, ws.up, n * cfg.ffn);
+    }
     b.matmul(ws.proj, layer.wDown, ws.gate, n);
     b.add(ws.x, ws.x, ws.proj, n * cfg.dim);
   });

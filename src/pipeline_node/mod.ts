@@ -11,5 +11,7 @@
  *
  * @module
  */
+export * from "./follow_keys.ts";
+export * from "./plan_adoption.ts";
 export * from "./planner_view.ts";
 export * from "./pipeline_node.ts";

@@ -3,9 +3,11 @@
  * runtime (`cluster/planner`, `cluster/pipeline`).
  *
  * Every `POLL_MS` (and once at start) the node reads its gossip view, builds the planner's input from
- * the members that serve the same model (planner_view.ts) and asks `nextPlan` for the plan to follow:
- * a new epoch when the layout broke (a node joined, left or died) or a fresh plan predicts enough more
- * tokens/s (hysteresis against load noise). Then:
+ * the members that serve the same model (planner_view.ts: their figures and the RTTs they measured
+ * to each other), takes the plan the ring runs as its current one (plan_adoption.ts: a joiner adopts
+ * it rather than proposing its own) and asks `nextPlan` for the plan to follow: a new epoch when the
+ * layout broke (a node joined, left or died) or a fresh plan predicts enough more tokens/s
+ * (hysteresis against load noise). It advertises the plan it follows in its gossip metadata. Then:
  *
  * - **local**: the model fits this node (`--weights-memory` ≥ its bytes) and the plan keeps it alone:
  *   requests go to the local scheduler, exactly as without a cluster.
@@ -15,9 +17,14 @@
  *
  * When the plan gives this node a stage that some entry will use, a {@link StageServer} runs that layer
  * range on the pipeline port (reserved at start and advertised as `pipelineAddr`, so peers can plan
- * with it before any stage runs); a changed range replaces the server, a new epoch with the same range
- * is only accepted. A member that gossip no longer reports alive is reported dead to the engine, which
+ * with it before any stage runs); a changed range is loaded beside the old one on the same port
+ * (`StageServer.setRange`), so sequences of the old plan finish on it while new ones use the new plan;
+ * a new epoch with the same range is only accepted; a node left out of the plan closes its stage once
+ * the old plan's sequences have finished there (`closeWhenIdle`). A member that gossip no longer reports alive is reported dead to the engine, which
  * replays its sequences on another route.
+ *
+ * Stage servers and the entry engine share one key ring, which follows the gossip ring's through
+ * `watchKeys` (follow_keys.ts): a rotation by `edgering keys` reaches new pipeline connections at once.
  *
  * @example
  * ```ts
@@ -48,6 +55,8 @@ import type { GgufFile } from "../gguf/mod.ts";
 import type { ModelConfig } from "../model/model_config.ts";
 import type { LayerRange } from "../model/model_weights.ts";
 import type { Tokenizer } from "../tokenizer/mod.ts";
+import { followKeys } from "./follow_keys.ts";
+import { referencePlan } from "./plan_adoption.ts";
 import {
   avoiding,
   layoutEpoch,
@@ -75,6 +84,13 @@ export interface PipelineCluster {
   /** cluster keys, primary first; undefined on an --insecure ring */
   readonly keys: readonly Uint8Array[] | undefined;
   status(): Promise<ClusterStatus>;
+  /** advertises the plan this node follows, for joiners to adopt (ClusterNode.advertisePlan) */
+  advertisePlan?(plan: {
+    epoch: number;
+    replicas: ReadonlyArray<ReadonlyArray<{ node: string; end: number }>>;
+  }): Promise<void>;
+  /** calls `listener` after each key change; returns the function that stops it (ClusterNode.watchKeys) */
+  watchKeys?(listener: (keys: readonly Uint8Array[] | undefined) => void): () => void;
 }
 
 /** The model as this node has it: what stages and the entry engine need, without the whole model
@@ -134,11 +150,15 @@ export class PipelineNode {
   #mode: PipelineMode = "local";
   #view?: PipelineView;
   #stage?: StageServer;
+  /** a stage the plan left out, finishing the old plan's sequences before it closes (closeWhenIdle) */
+  #retiring?: StageServer;
   #stageStarting?: Promise<void>;
   #engine?: PipelineEngine;
   #timer?: ReturnType<typeof setInterval>;
   #refreshing = false;
   #closed = false;
+  #unwatchKeys?: () => void;
+  #keysFollowed: Promise<void> = Promise.resolve();
 
   private constructor(o: PipelineNodeOptions, port: number, keyring: Keyring | undefined) {
     this.#o = o;
@@ -146,6 +166,7 @@ export class PipelineNode {
     this.#modelBytes = totalModelBytes(this.#cost);
     this.#port = port;
     this.#keyring = keyring;
+    this.#unwatchKeys = o.cluster.watchKeys?.((keys) => this.#followKeys(keys));
     if (o.weightsMemory < this.#modelBytes) {
       // never local: requests go to the engine from the start (503 no_pipeline until a plan exists)
       this.#mode = "none";
@@ -197,11 +218,18 @@ export class PipelineNode {
     });
   }
 
+  /** The pipeline's key ring, shared by the stage server and the entry engine; undefined when insecure. */
+  get keyring(): Keyring | undefined {
+    return this.#keyring;
+  }
+
   /** Reads the gossip view once and follows the plan it gives. Never throws (logs instead). */
   async refresh(): Promise<void> {
     if (this.#refreshing || this.#closed) return;
     this.#refreshing = true;
     try {
+      // a key change missed by the watcher (or with none) is caught here, one poll late
+      if (this.#o.cluster.keys) this.#followKeys(this.#o.cluster.keys);
       const status = await this.#o.cluster.status();
       if (this.#closed) return;
       const view = plannerView(status.members, this.#o.modelId);
@@ -209,20 +237,25 @@ export class PipelineNode {
         if (!view.alive.has(id)) this.#engine?.reportDead(id);
       }
       this.#view = view;
-      const { plan, decision } = nextPlan(
-        this.#plan,
-        { epoch: 0, members: view.members, model: this.#cost },
-        {
-          wireBytesPerValue: this.#o.wireDtype === "f32" ? 4 : 2,
-        },
-      );
+      const input = { epoch: 0, members: view.members, model: this.#cost, rttMs: view.rttMs };
+      const options = { wireBytesPerValue: this.#o.wireDtype === "f32" ? 4 : 2 };
+      const self = this.#o.cluster.name;
+      const reference = referencePlan(this.#plan, view, self, input, options);
+      const { plan, decision } = nextPlan(reference.plan, input, options);
       const next = decision.replan ? { ...plan, epoch: layoutEpoch(plan) } : plan;
-      if (decision.replan && next.epoch !== this.#plan?.epoch) {
-        this.#reason = decision.reason;
-        this.#o.log(`pipeline: plan epoch ${next.epoch} (${decision.reason}): ${describe(next)}`);
+      if (next.epoch !== this.#plan?.epoch) {
+        const reason = decision.replan ? decision.reason : reference.adopted ? "adopted" : decision.reason;
+        if (decision.replan || reference.adopted) {
+          this.#reason = reason;
+          this.#o.log(`pipeline: plan epoch ${next.epoch} (${reason}): ${describe(next)}`);
+        }
+        this.#adoptedAt = performance.now();
       }
-      if (next.epoch !== this.#plan?.epoch) this.#adoptedAt = performance.now();
       this.#plan = next;
+      await this.#o.cluster.advertisePlan?.({
+        epoch: next.epoch,
+        replicas: next.replicas.map((r) => r.stages.map((s) => ({ node: s.nodeId, end: s.end }))),
+      });
       await this.#follow(next, view);
     } catch (error) {
       if (!this.#closed) this.#o.log(`pipeline: re-planning failed: ${(error as Error).message}`);
@@ -235,11 +268,21 @@ export class PipelineNode {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#unwatchKeys?.();
     this.#o.served.target = undefined;
     await this.#stageStarting?.catch(() => {});
-    await Promise.all([this.#stage?.close(), this.#engine?.close()]);
+    await Promise.all([this.#stage?.close(), this.#retiring?.close(), this.#engine?.close()]);
     this.#stage = undefined;
     this.#engine = undefined;
+  }
+
+  /** Brings the shared key ring to `keys`, one change after another. */
+  #followKeys(keys: readonly Uint8Array[] | undefined): void {
+    const ring = this.#keyring;
+    if (!ring || !keys || keys.length === 0) return;
+    this.#keysFollowed = this.#keysFollowed.then(() => followKeys(ring, keys)).catch((error) =>
+      this.#o.log(`pipeline: cannot follow the cluster keys: ${(error as Error).message}`)
+    );
   }
 
   async #follow(plan: Plan, view: PipelineView): Promise<void> {
@@ -272,13 +315,36 @@ export class PipelineNode {
 
   /** Starts, replaces or stops the stage server so that it runs `range` under `epoch`. */
   async #runStage(range: LayerRange | undefined, epoch: number): Promise<void> {
+    // a stage still finishing the old plan's sequences is taken back into use (it holds the port)
+    if (!this.#stage && range && this.#retiring && !this.#retiring.isClosed) {
+      [this.#stage, this.#retiring] = [this.#retiring, undefined];
+    }
     const current = this.#stage;
     if (current && range && sameRange(current.range, range)) {
       current.acceptEpoch(epoch);
       return;
     }
+    if (current && range) {
+      // a new range beside the old on the same port: sequences of the old plan finish there
+      try {
+        await current.setRange(range, epoch);
+        return;
+      } catch (error) {
+        this.#o.log(
+          `pipeline: cannot switch to layers ${range.start}-${range.end}: ${(error as Error).message}`,
+        );
+      }
+    }
     if (!current && !range) return;
     this.#stage = undefined;
+    if (current && !range) {
+      // left out of the plan: sequences of the old plan finish here, then the server closes
+      this.#retiring = current;
+      current.closeWhenIdle().then((closed) => {
+        if (closed && this.#retiring === current) this.#retiring = undefined;
+      });
+      return;
+    }
     await current?.close();
     if (!range || this.#closed) return;
     const o = this.#o;

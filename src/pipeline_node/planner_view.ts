@@ -4,8 +4,11 @@
  * epoch every node agrees on.
  *
  * Every node computes its plan on its own, so the inputs must be equal on every node: only figures
- * each member advertises about itself (score, memory budget, backend) and its load rounded to
- * 1/{@link LOAD_STEPS} enter the plan. Measured RTTs are left out (each node sees only its own).
+ * each member advertises about itself (score, memory budget, backend, the RTTs it measured to its
+ * peers, in 0.1 ms steps) and its load rounded to 1/{@link LOAD_STEPS} enter the plan. The RTTs a node
+ * measured itself (a row's `rttMs`) stay out: only it sees them. The planner takes the larger of a
+ * pair's two advertised directions. RTTs under {@link RTT_FLOOR_MS} count as that floor: below it a
+ * round trip measures the hosts' scheduling noise more than the link, and layers must not move for it.
  *
  * @example
  * ```ts
@@ -16,12 +19,23 @@
  *
  * @module
  */
-import { layoutKey, type Plan, type PlannerMember, type PlanStage } from "../../cluster/planner/mod.ts";
-import type { MemberRow } from "../cluster_node/cluster_status.ts";
+import {
+  layoutKey,
+  type Plan,
+  type PlannerInput,
+  type PlannerMember,
+  type PlanStage,
+} from "../../cluster/planner/mod.ts";
+import type { MemberPlan, MemberRow } from "../cluster_node/cluster_status.ts";
 
 /** Loads are rounded down to 1/LOAD_STEPS before planning (0..1): nodes see each other's loads a
  * little apart in time, and the same rounded figures keep their plans equal. */
 export const LOAD_STEPS = 10;
+
+/** Least RTT the planner is given, ms: the planner's own assumption for an unmeasured pair (a LAN hop
+ * with slack). On one host or a quiet LAN every pair then costs the same and ties go by node id, as
+ * before any RTT was measured; a link measurably slower than that moves layers. */
+export const RTT_FLOOR_MS = 1;
 
 const PLANNER_BACKENDS = new Set(["reference", "wasm", "webgpu"]);
 
@@ -35,6 +49,10 @@ export interface PipelineView {
   readonly depths: ReadonlyMap<string, number>;
   /** every member gossip reports alive or suspect, whatever it serves */
   readonly alive: ReadonlySet<string>;
+  /** advertised RTTs between planner members, ms: `rttMs[a][b]` as `a` measured it */
+  readonly rttMs: NonNullable<PlannerInput["rttMs"]>;
+  /** the plans planner members advertise they follow, by member id */
+  readonly plans: ReadonlyMap<string, MemberPlan>;
 }
 
 /** The planner's view of `rows` for `modelId`. Node ids are gossip names (unique in a ring). */
@@ -43,6 +61,8 @@ export function plannerView(rows: readonly MemberRow[], modelId: string): Pipeli
   const addresses = new Map<string, string>();
   const depths = new Map<string, number>();
   const alive = new Set<string>();
+  const plans = new Map<string, MemberPlan>();
+  const measured = new Map<string, Record<string, number>>();
   for (const r of rows) {
     if (r.status !== "alive" && r.status !== "suspect") continue;
     alive.add(r.name);
@@ -61,9 +81,19 @@ export function plannerView(rows: readonly MemberRow[], modelId: string): Pipeli
     });
     addresses.set(r.name, r.pipelineAddr);
     depths.set(r.name, depth);
+    if (r.plan) plans.set(r.name, r.plan);
+    if (r.peerRttsMs) measured.set(r.name, r.peerRttsMs);
   }
   members.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { members, addresses, depths, alive };
+  const rttMs: Record<string, Record<string, number>> = {};
+  for (const [from, peers] of measured) {
+    const row: Record<string, number> = {};
+    for (const [to, ms] of Object.entries(peers)) {
+      if (addresses.has(to) && to !== from) row[to] = Math.max(RTT_FLOOR_MS, ms);
+    }
+    if (Object.keys(row).length > 0) rttMs[from] = row;
+  }
+  return { members, addresses, depths, alive, rttMs, plans };
 }
 
 /**

@@ -193,6 +193,8 @@ Deno.test("metrics count requests by status and tokens, in Prometheus text", asy
     assert.match(text, /edgering_time_to_first_token_seconds_count 1/);
     assert.match(text, /edgering_inter_token_latency_seconds_count \d+/);
     assert.match(text, /edgering_queue_depth 0/);
+    assert.match(text, /edgering_engine_readbacks_total [1-9]\d*/); // CPU sampling: one per step
+    assert.match(text, /edgering_engine_gpu_submits_total 0/);
     assert.match(text, /edgering_active_sequences 0/);
     assert.match(text, /edgering_kv_cache_capacity_tokens 1024/);
   });

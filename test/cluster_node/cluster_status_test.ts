@@ -194,3 +194,41 @@ Deno.test("unreadable metadata or load becomes a problem note, not a failure", (
   assert.equal(plain.problem, undefined, "a member without metadata is merely unknown");
   assert.equal(plain.load, undefined);
 });
+
+Deno.test("a member's advertised plan and RTTs are shown by peer name; unknown names drop the layout", () => {
+  const advertising = (name: string, replicas: Array<Array<{ node: string; end: number }>>) =>
+    encodeCapabilities(nodeCapabilities({
+      id: "00000000-0000-4000-8000-000000000001",
+      name,
+      version: "0.1.0",
+      apiAddr: "127.0.0.1:8080",
+      plan: { epoch: 42, replicas },
+      rttsMs: { "node-a": 0.34, "node-c": 12.06, "not-in-ring": 1, [name]: 0 },
+    }));
+  const s = buildClusterStatus(inputs([
+    member("node-a", MemberStatus.Alive),
+    member("node-b", MemberStatus.Alive, {
+      meta: advertising("node-b", [[{ node: "node-a", end: 3 }, { node: "node-b", end: 5 }], [{
+        node: "node-c",
+        end: 5,
+      }]]),
+    }),
+    member("node-c", MemberStatus.Alive, { meta: advertising("node-c", [[{ node: "node-x", end: 5 }]]) }),
+  ]));
+  const b = s.members.find((m) => m.name === "node-b")!;
+  assert.deepEqual(b.plan, {
+    epoch: 42,
+    replicas: [
+      [{ node: "node-a", start: 0, end: 3 }, { node: "node-b", start: 3, end: 5 }],
+      [{ node: "node-c", start: 0, end: 5 }],
+    ],
+  });
+  assert.deepEqual(
+    b.peerRttsMs,
+    { "node-a": 0.3, "node-c": 12.1 },
+    "0.1 ms steps; strangers and itself left out",
+  );
+  const c = s.members.find((m) => m.name === "node-c")!;
+  assert.deepEqual(c.plan, { epoch: 42 }, "a layout naming a node this ring does not know is left out");
+  assert.equal(s.members.find((m) => m.name === "node-a")!.plan, undefined);
+});

@@ -122,6 +122,13 @@ Deno.test("kill -9 of the middle stage's serve process mid-stream leaves the str
         20_000,
       );
       assert.equal(seen.pipeline!.epoch, epoch, "hysteresis: a joiner that adds no speed keeps the plan");
+      // and the joiner itself takes over that plan and its epoch instead of proposing its own
+      const joiner = await until(
+        () => fetchClusterStatus({ addr: d.addr }),
+        (s) => s.pipeline?.epoch === epoch,
+        10_000,
+      );
+      assert.equal(joiner.pipeline!.reason, "adopted");
     });
     const survivors = nodes.filter((n) => n !== middle);
 

@@ -13,6 +13,7 @@ import {
   layoutEpoch,
   pipelineInUse,
   plannerView,
+  RTT_FLOOR_MS,
   servesAlone,
   stageOf,
 } from "../../src/pipeline_node/mod.ts";
@@ -117,4 +118,52 @@ Deno.test("equal layouts get equal epochs, other layouts other epochs, never 0",
   assert.match(lines[0], /^plan: +pipeline · epoch 7 \(no-plan\) · m · 1 replica/);
   assert.match(lines.join("\n"), /a {2}layers 0-\d \+embd {2}compute [\d.]+ ms\/token {2}hop [\d.]+ ms/);
   assert.match(lines.join("\n"), /\+ b: stage/);
+});
+
+/** Three members that each hold a little over half the model: the plan uses two of them. */
+function halfRows(observer: string, rtts: Record<string, Record<string, number>>): MemberRow[] {
+  const small = Math.ceil(totalModelBytes(cost) * 0.6);
+  return ["a", "b", "c"].map((name) =>
+    row(name, {
+      self: name === observer,
+      memoryBudgetBytes: small,
+      // what the observer measured itself: never part of the plan
+      ...(name === observer ? {} : { rttMs: name === "a" ? 0.2 : 9 }),
+      ...(rtts[name] ? { peerRttsMs: rtts[name] } : {}),
+    })
+  );
+}
+
+Deno.test("two nodes with the same gossip, each with its own probe RTTs, compute the same plan", () => {
+  const advertised = { a: { b: 0.3, c: 1.4 }, b: { a: 0.3, c: 2.5 }, c: { a: 1.5 } };
+  const seenByA = plannerView(halfRows("a", advertised), "m");
+  const seenByC = plannerView(halfRows("c", advertised).reverse(), "m");
+  assert.deepEqual(seenByA.rttMs, seenByC.rttMs);
+  assert.deepEqual(
+    seenByA.rttMs,
+    { a: { b: RTT_FLOOR_MS, c: 1.4 }, b: { a: RTT_FLOOR_MS, c: 2.5 }, c: { a: 1.5 } },
+    "the advertised RTTs, both directions, enter the view; scheduling noise under the floor does not",
+  );
+  const planOf = (v: typeof seenByA) =>
+    layoutEpoch(planCluster({ epoch: 0, members: v.members, model: cost, rttMs: v.rttMs }));
+  assert.equal(planOf(seenByA), planOf(seenByC));
+});
+
+Deno.test("a slow link, advertised by either end, moves the split off that pair", () => {
+  const pairOf = (rtts: Record<string, Record<string, number>>) => {
+    const v = plannerView(halfRows("a", rtts), "m");
+    const plan = planCluster({ epoch: 0, members: v.members, model: cost, rttMs: v.rttMs });
+    assert.equal(plan.replicas.length, 1);
+    return plan.replicas[0].stages.map((s) => s.nodeId).sort().join("");
+  };
+  const fast = pairOf({});
+  const [x, y] = fast.split("");
+  // the planner takes the larger direction: one end reporting the slow link is enough
+  const slow = pairOf({ [x]: { [y]: 40 }, [y]: { [x]: 0.3 } });
+  assert.notEqual(slow, fast, `the split stays on ${fast} across a 40 ms link`);
+  assert.equal(pairOf({ [y]: { [x]: 40 } }), slow);
+  // RTTs to members outside the plan's view (another model, the node itself) are ignored
+  assert.equal(pairOf({ [x]: { [x]: 40, z: 40 } }), fast);
+  // and so are differences under the floor: sub-millisecond jitter on one host moves nothing
+  assert.equal(pairOf({ [x]: { [y]: 0.9 }, [y]: { [x]: 0.9 }, a: { b: 0.1, c: 0.1 }, b: { c: 0.1 } }), fast);
 });

@@ -6,10 +6,13 @@
  *
  *   chunk = ⌈floor / (share · step)⌉, bounded to [MIN_STEADY_CHUNK, cap]
  *
+ * and to MAX_CHUNK_MS of steps (slow steps: a big model on a small GPU, where the floor is negligible),
  * where `step` is the measured time per decode step. The first chunk is short (the first tokens
  * stream out early) and so is the second (launched before any measurement). Near the token budget
  * the chunk shrinks to what is left; when the caller may stop early on text the GPU cannot see (stop
- * strings), the cap drops to {@link STOP_LIKELY_CHUNK}, bounding the steps discarded after a stop.
+ * strings), the cap drops to {@link STOP_LIKELY_CHUNK}, bounding the steps discarded after a stop, and
+ * while requests wait for a KV slot (serving) to {@link WAITING_CHUNK}, so a finished sequence's slot
+ * is seen free sooner.
  *
  * @example
  * ```ts
@@ -31,6 +34,18 @@ export const MIN_STEADY_CHUNK = 16;
 export const DEFAULT_MAX_CHUNK = 64;
 /** Largest chunk when stop strings may end the run on the host. */
 export const STOP_LIKELY_CHUNK = 16;
+/**
+ * Largest chunk while requests wait for a KV slot (serving): a sequence's end is seen only at a
+ * readback, so shorter chunks hand its slot over sooner, at up to 1/8 readback per token meanwhile.
+ */
+export const WAITING_CHUNK = 8;
+/**
+ * Longest a chunk should take, ms, when steps are slow (a big model on a small GPU): a request that
+ * arrives mid-chunk waits for the chunk in flight and the next, already submitted, before its prefill.
+ * It lowers the chunk below {@link MIN_STEADY_CHUNK} only for steps over 60 ms, where a readback
+ * costs under a sixth of a step anyway, and never below {@link WAITING_CHUNK} steps (the 1/8 budget).
+ */
+export const MAX_CHUNK_MS = 1000;
 
 /** What the chunk size is chosen from. */
 export interface ChunkInput {
@@ -46,12 +61,25 @@ export interface ChunkInput {
   readonly floorMs?: number;
   /** this is the first chunk of the run */
   readonly first?: boolean;
+  /** requests wait for a slot that a sequence of this batch may free: cap at {@link WAITING_CHUNK} */
+  readonly waiting?: boolean;
 }
 
 /** Steps of the next chunk: 0 only when nothing remains. Pure. */
 export function chooseChunkSize(input: ChunkInput): number {
   const remaining = Math.max(0, Math.floor(input.remaining));
-  const cap = Math.max(1, Math.min(input.maxChunk, input.mayStopEarly ? STOP_LIKELY_CHUNK : Infinity));
+  const cap = Math.max(
+    1,
+    Math.min(
+      input.maxChunk,
+      input.mayStopEarly ? STOP_LIKELY_CHUNK : Infinity,
+      input.waiting ? WAITING_CHUNK : Infinity,
+      // never below WAITING_CHUNK, so steady state stays within the 1/8-readback-per-token budget
+      input.stepMs !== undefined && input.stepMs > 0
+        ? Math.max(WAITING_CHUNK, Math.floor(MAX_CHUNK_MS / input.stepMs))
+        : Infinity,
+    ),
+  );
   const floor = Math.min(MIN_STEADY_CHUNK, cap);
   let size: number;
   if (input.first) size = Math.min(FIRST_CHUNK, cap);

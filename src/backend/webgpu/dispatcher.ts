@@ -36,8 +36,9 @@ export class Dispatcher {
   }
 
   /**
-   * Records one dispatch of `spec` with `bufs` bound in the order of its bindings (and `chunk`'s
-   * sections for weight kernels). Call after `rec.reserve` and `rec.begin`.
+   * Records one dispatch of `spec` with `bufs` bound in the order of its bindings (and the sections of
+   * `chunk` — one chunk per weight role for kernels reading several weights — for weight kernels).
+   * Call after `rec.reserve` and `rec.begin`.
    */
   dispatch<F extends ParamFields>(
     spec: KernelSpec<F>,
@@ -45,8 +46,9 @@ export class Dispatcher {
     values: ParamValues<F>,
     bufs: readonly IdBuffer[],
     grid: readonly number[],
-    chunk?: WeightChunk,
+    chunk?: WeightChunk | readonly WeightChunk[],
   ): void {
+    const chunks: readonly WeightChunk[] = chunk === undefined ? [] : "buf" in chunk ? [chunk] : chunk;
     const shared = bufs.map((b, i) => {
       const first = bufs.findIndex((o) => o.id === b.id);
       if (first !== i && !(spec.bindings[i].accessor && spec.bindings[first].accessor)) {
@@ -62,7 +64,7 @@ export class Dispatcher {
     });
     const pipe = this.pipelines.get(spec, shared.some((s, i) => s !== i) ? { ...variant, shared } : variant);
     const ids = pipe.slots.map((s) => (s >= 0 ? bufs[s].id : "")).join(",");
-    const key = `${pipe.key}#${ids}#${chunk?.buf.id ?? ""}`;
+    const key = `${pipe.key}#${ids}#${chunks.map((c) => c.buf.id).join(",")}`;
     let group = this.bindGroups.get(key);
     if (!group) {
       const entries: GPUBindGroupEntry[] = [
@@ -71,17 +73,19 @@ export class Dispatcher {
           resource: { buffer: this.rec.paramArena.buffer, offset: 0, size: spec.params.byteSize },
         },
       ];
+      // weight sections fill the remaining slots chunk by chunk, in role order
+      const sections = chunks.flatMap((c) => c.sections.map((sec) => ({ buf: c.buf, sec })));
       let section = 0;
       pipe.slots.forEach((s, i) => {
         if (s >= 0) {
           entries.push({ binding: i + 1, resource: { buffer: bufs[s].buffer } });
           return;
         }
-        if (!chunk) throw new Error(`${spec.name} needs a weight chunk`);
-        const sec = chunk.sections[section++];
+        const next = sections[section++];
+        if (!next) throw new Error(`${spec.name} needs a weight chunk for each weight it reads`);
         entries.push({
           binding: i + 1,
-          resource: { buffer: chunk.buf.buffer, offset: sec.offset, size: sec.size },
+          resource: { buffer: next.buf.buffer, offset: next.sec.offset, size: next.sec.size },
         });
       });
       group = this.gpu.device.createBindGroup({ label: key, layout: pipe.layout, entries });

@@ -26,6 +26,7 @@
  * for await (const token of run) console.log(token);
  * ```
  */
+import type { Tensor } from "../backend.ts";
 import { computeLogits, embedTokens, type ForwardContext, runLayers } from "../../model/forward.ts";
 import { chooseChunkSize, DEFAULT_MAX_CHUNK } from "./chunk_size.ts";
 import type { GpuTokenIds } from "./gpu_resources.ts";
@@ -112,16 +113,7 @@ export async function* decodeOnGpu(
     throw new WebGpuError("bad_input", `penaltyLastN must be an integer ≥ -1, got ${lastN}`);
   }
   const base = prompt.length; // ids[base + j]: the j-th generated token
-  // options of the sampling of generated token j: its draw's seed and its penalty window
-  const sampling = (j: number): GpuSampleOptions => {
-    const seen = base + j;
-    const start = lastN < 0 ? 0 : Math.max(0, seen - lastN);
-    return {
-      ...options,
-      seed: ((options.seed ?? 0) + j) >>> 0,
-      history: { ids, start, count: seen - start },
-    };
-  };
+  const sampling = (j: number) => samplingAt(options, options.seed ?? 0, lastN, j, { ids, base });
   const start = { ...backend.stats };
   // [prompt, generated] u32 token ids (chunks never launch past maxTokens)
   const ids: GpuTokenIds = backend.createTokenIds(base + maxTokens);
@@ -141,17 +133,18 @@ export async function* decodeOnGpu(
     }
   }
 
-  const slotOf = Int32Array.of(slot);
-  const pos = new Int32Array(1);
-  const zero = Int32Array.of(0);
   let steps = 0;
   /** Records the steps producing ids[a, b) and starts their readback. */
   const launch = (a: number, b: number): Promise<Int32Array> => {
     for (let j = Math.max(a, 1); j < b; j++) {
-      pos[0] = prompt.length + j - 1; // ids[j − 1] sits right after the prompt and earlier tokens
-      backend.embedTokenIds(ws.x, table, ids, base + j - 1, 1);
-      runLayers(ctx, 1, { slot: slotOf, pos });
-      backend.sampleTokens(ids, base + j, computeLogits(ctx, zero), 1, cfg.vocab, sampling(j));
+      // the batch-of-one case of a batched step: ids[j − 1] sits right after the prompt and earlier tokens
+      const row = {
+        slot,
+        pos: prompt.length + j - 1,
+        sampling: sampling(j),
+        targets: [{ ids, offset: base + j }],
+      };
+      recordDecodeStep(ctx, { ids, offset: base + j - 1 }, [row]);
       steps++;
     }
     return backend.readTokenIds(ids, b - a, base + a);
@@ -208,4 +201,100 @@ export async function* decodeOnGpu(
     submits: stats.submits - start.submits,
     readbacksPerToken: (stats.readbacks - start.readbacks) / Math.max(1, generated),
   };
+}
+
+/** Where one sampled token id goes: ids[offset] of a token-id buffer on the GPU. */
+export interface IdTarget {
+  readonly ids: GpuTokenIds;
+  readonly offset: number;
+}
+
+/** One row (one sequence) of a batched GPU decode step. */
+export interface DecodeRow {
+  /** KV-cache slot of the sequence */
+  readonly slot: number;
+  /** position of the token this row feeds */
+  readonly pos: number;
+  /** how its next token is drawn: seed and penalty window of that token (see {@link samplingAt}) */
+  readonly sampling: GpuSampleOptions;
+  /**
+   * where the drawn id is written; the first target gets the penalties, the others the same draw
+   * from the already penalized logits (a sequence's own history and a batch's shared step ids)
+   */
+  readonly targets: readonly IdTarget[];
+}
+
+/**
+ * Options of the sampling of generated token `j` of a sequence: the draw's seed is `seed + j` (so a
+ * sequence draws the same tokens alone or batched, whatever step the draw runs in), and, when
+ * `history` holds the sequence as [prompt, generated] from `base`, the penalties' window of the last
+ * `lastN` tokens before it (-1 = all).
+ */
+export function samplingAt(
+  params: GpuSampleOptions,
+  seed: number,
+  lastN: number,
+  j: number,
+  history?: { readonly ids: GpuTokenIds; readonly base: number },
+): GpuSampleOptions {
+  const options = { ...params, seed: (seed + j) >>> 0, history: undefined };
+  if (!history) return options;
+  const seen = history.base + j;
+  const start = lastN < 0 ? 0 : Math.max(0, seen - lastN);
+  return { ...options, history: { ids: history.ids, start, count: seen - start } };
+}
+
+/**
+ * Records one decode step of `rows.length` sequences, nothing read back: embeds the fed tokens —
+ * `input` ids[offset, offset + n) already on the GPU, or host ids — into rows of ws.x, runs the
+ * layers with each row's slot and position, computes the logits [n, vocab] and samples each row
+ * into its targets (see {@link recordRowSampling}). `scratch` ([vocab] f32) is needed when n > 1.
+ */
+export function recordDecodeStep(
+  ctx: ForwardContext,
+  input: IdTarget | Int32Array,
+  rows: readonly DecodeRow[],
+  scratch?: Tensor,
+): void {
+  const backend = ctx.backend as WebGpuBackend;
+  const n = rows.length;
+  if (input instanceof Int32Array) embedTokens(ctx, input);
+  else {
+    const table = ctx.weights.tokenEmbedding;
+    if (!table) throw new WebGpuError("unsupported", "GPU decoding needs the token embedding on this node");
+    backend.embedTokenIds(ctx.ws.x, table, input.ids, input.offset, n);
+  }
+  runLayers(ctx, n, {
+    slot: Int32Array.from(rows, (r) => r.slot),
+    pos: Int32Array.from(rows, (r) => r.pos),
+  });
+  const logits = computeLogits(ctx, Int32Array.from({ length: n }, (_, i) => i));
+  recordRowSampling(backend, logits, rows, ctx.cfg.vocab, scratch);
+}
+
+/**
+ * Records the sampling of each row of `logits` [rows.length, vocab] with that row's own options.
+ * Row i > 0 is first copied into `scratch` ([vocab] f32) and sampled as row 0 of it: the draw then
+ * hashes the same (seed, row 0, id) as the sequence's solo run, and the penalties (one row at a time)
+ * rewrite only the copy.
+ */
+export function recordRowSampling(
+  backend: WebGpuBackend,
+  logits: Tensor,
+  rows: readonly DecodeRow[],
+  vocab: number,
+  scratch?: Tensor,
+): void {
+  rows.forEach((row, i) => {
+    let source = logits;
+    if (i > 0) {
+      if (!scratch) throw new WebGpuError("bad_input", "sampling a batch of rows needs a scratch row");
+      backend.gatherRows(scratch, logits, Int32Array.of(i), vocab);
+      source = scratch;
+    }
+    row.targets.forEach((target, k) => {
+      const options = k === 0 ? row.sampling : { ...row.sampling, history: undefined };
+      backend.sampleTokens(target.ids, target.offset, source, 1, vocab, options);
+    });
+  });
 }

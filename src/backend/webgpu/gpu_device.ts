@@ -36,6 +36,8 @@ export interface GpuLimits {
   readonly minStorageBufferOffsetAlignment: number;
   /** alignment of uniform (dynamic) offsets, bytes */
   readonly minUniformBufferOffsetAlignment: number;
+  /** storage bindings one kernel may have (≥ 8; the fused gate/up kernel of two K-quants needs 10) */
+  readonly maxStorageBuffersPerShaderStage: number;
 }
 
 /** An opened device with what the probe learnt about its adapter. */
@@ -87,7 +89,8 @@ export async function openGpuDevice(options: GpuDeviceOptions = {}): Promise<Gpu
       requiredLimits: {
         maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
         maxBufferSize: a.maxBufferSize,
-        maxStorageBuffersPerShaderStage: STORAGE_BUFFERS_NEEDED,
+        // more than the kernels need lets the fused gate/up kernel bind two weights of 4 sections each
+        maxStorageBuffersPerShaderStage: a.maxStorageBuffersPerShaderStage,
         maxComputeWorkgroupStorageSize: a.maxComputeWorkgroupStorageSize,
         maxComputeInvocationsPerWorkgroup: a.maxComputeInvocationsPerWorkgroup,
       },
@@ -107,6 +110,7 @@ export async function openGpuDevice(options: GpuDeviceOptions = {}): Promise<Gpu
       maxComputeWorkgroupsPerDimension: d.maxComputeWorkgroupsPerDimension,
       minStorageBufferOffsetAlignment: d.minStorageBufferOffsetAlignment,
       minUniformBufferOffsetAlignment: d.minUniformBufferOffsetAlignment,
+      maxStorageBuffersPerShaderStage: d.maxStorageBuffersPerShaderStage,
     },
   };
 }

@@ -36,6 +36,11 @@ export interface KernelSpec<F extends ParamFields = ParamFields> {
   readonly bindings: readonly BindingSpec[];
   /** reads a weight through load_group: the format's sections are appended to the bindings */
   readonly weight?: boolean;
+  /**
+   * Reads several weights, one per role (e.g. gate and up), each through `load_<role>` from sections
+   * bound as `<role>_<section>`: the variant's `formats` in this order, their sections appended in turn.
+   */
+  readonly weightRoles?: readonly string[];
 }
 
 /** Threads per workgroup of the 1-D and per-row kernels. */
@@ -74,6 +79,13 @@ const MATMUL_PARAMS = {
 export const KERNELS = {
   matvec: spec("matvec", MATMUL_PARAMS, [read("x", "vec4<f32>"), write("out")], true),
   matmul: spec("matmul", MATMUL_PARAMS, [read("x", "vec4<f32>"), write("out")], true),
+  gate_up_silu: {
+    ...spec("gate_up_silu", { ...MATMUL_PARAMS, gate_row0: "u32", up_row0: "u32" }, [
+      read("x", "vec4<f32>"),
+      write("out"),
+    ]),
+    weightRoles: ["gate", "up"],
+  },
   embed: spec(
     "embed",
     { n: "u32", groups: "u32", cols4: "u32", row_base: "u32", rows: "u32", data_off: "u32" },

@@ -1,14 +1,18 @@
 /**
  * Building a kernel variant's WGSL source and caching its compute pipeline.
  *
- * A variant is a small key: the weight format (for weight-reading kernels), the KV element type, and
- * which accessor bindings share a buffer. The source is
+ * A variant is a small key: the weight format (for weight-reading kernels; one per role for kernels
+ * reading several weights), the KV element type, and which accessor bindings share a buffer. The
+ * source is
  *
  *   [enable f16;] · constants (WG, ROWS, MAX_HEAD_DIM) · `alias kv_t` · struct Params · bindings ·
- *   [weight helpers + decoder] · the kernel file
+ *   [weight helpers + decoder(s)] · the kernel file
  *
  * with the struct and bindings generated from kernel_specs.ts. Pipelines are cached per device and key,
  * so every backend sharing a device (the tests make many) compiles each variant once.
+ *
+ * WGSL has no namespaces: a kernel reading two weights (gate_up_silu) gets each decoder renamed for
+ * its role ({@link decoderForRole}), so two formats — or one format twice — can sit in one module.
  *
  * @example
  * ```ts
@@ -24,6 +28,8 @@ import type { WeightFormat } from "./weight_format.ts";
 export interface KernelVariant {
   /** storage format of the weight (weight-reading kernels only) */
   readonly format?: WeightFormat;
+  /** storage format of each weight role, in the order of `spec.weightRoles` */
+  readonly formats?: readonly WeightFormat[];
   /** the KV cache holds f16 (needs shader-f16) */
   readonly kvF16?: boolean;
   /**
@@ -48,7 +54,7 @@ export interface Pipeline {
 export function variantKey(spec: KernelSpec, variant: KernelVariant): string {
   return [
     spec.name,
-    variant.format?.name ?? "",
+    variant.format?.name ?? variant.formats?.map((f) => f.name).join("+") ?? "",
     variant.kvF16 ? "kv16" : "kv32",
     (variant.shared ?? []).join("."),
   ]
@@ -94,7 +100,36 @@ function planBindings(spec: KernelSpec, variant: KernelVariant): SlotPlan {
       declarations.push(`@group(0) @binding(${slot}) var<storage, read> w_${s.name}: array<${s.element}>;`);
     }
   }
+  for (const [r, role] of (spec.weightRoles ?? []).entries()) {
+    const format = variant.formats?.[r];
+    if (!format) throw new Error(`kernel ${spec.name} needs a weight format for its ${role} weight`);
+    for (const s of format.sections) {
+      const slot = slots.length + 1;
+      slots.push(-1);
+      writable.push(false);
+      declarations.push(
+        `@group(0) @binding(${slot}) var<storage, read> ${role}_${s.name}: array<${s.element}>;`,
+      );
+    }
+  }
   return { slots, writable, declarations };
+}
+
+/**
+ * A weight decoder renamed for one role of a kernel that reads several weights: `load_group` becomes
+ * `load_<role>`, its sections `w_<name>` become `<role>_<name>`, and its other functions `f` become
+ * `<role>_f`, so that decoders of two roles never clash. Pure.
+ *
+ * @example
+ * ```ts
+ * decoderForRole("fn load_group(row: u32, g: u32) … w_qs[b] …", "up"); // "fn load_up(row: u32, g: u32) … up_qs[b] …"
+ * ```
+ */
+export function decoderForRole(source: string, role: string): string {
+  const helpers = [...source.matchAll(/^fn (\w+)\(/gm)].map((m) => m[1]).filter((f) => f !== "load_group");
+  let out = source.replace(/\bload_group\b/g, `load_${role}`).replace(/\bw_(\w+)/g, `${role}_$1`);
+  for (const f of helpers) out = out.replace(new RegExp(`\\b${f}\\b`, "g"), `${role}_${f}`);
+  return out;
 }
 
 /** The full WGSL source of a kernel variant. */
@@ -111,6 +146,12 @@ export function kernelSource(spec: KernelSpec, variant: KernelVariant): string {
     ...plan.declarations,
   ];
   if (spec.weight && variant.format) parts.push(UNPACK_SOURCE, WEIGHT_DECODERS[variant.format.name]);
+  if (spec.weightRoles && variant.formats) {
+    parts.push(UNPACK_SOURCE);
+    spec.weightRoles.forEach((role, r) =>
+      parts.push(decoderForRole(WEIGHT_DECODERS[variant.formats![r].name], role))
+    );
+  }
   parts.push(KERNEL_SOURCES[spec.name]);
   return parts.join("\n");
 }

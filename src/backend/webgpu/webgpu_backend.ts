@@ -94,6 +94,8 @@ export interface WebGpuBackend extends Backend {
   readonly stats: Readonly<GpuStats>;
   /** the device limits buffers and dispatches are sized by */
   readonly limits: GpuLimits;
+  /** Fused SwiGLU (see Backend): one dispatch for decode (kernels/gate_up_silu.wgsl), tiled products for batches. */
+  gateUpSilu(out: Tensor, gate: Weight, up: Weight, x: Tensor, n: number, scratch: Tensor): void;
   /** Allocates `length` u32 token ids on the GPU, zeroed. */
   createTokenIds(length: number): GpuTokenIds;
   /** Frees token ids once no recorded or in-flight work uses them. */
@@ -141,6 +143,29 @@ const asWeight = (w: Weight): GpuWeight => w as GpuWeight;
 
 /** The smallest batch the tiled matmul takes; below it the matvec (weight read once per token) wins. */
 const TILED_MIN_TOKENS = 3;
+
+/** A row range lying within one chunk of each of two weights of the same rows. */
+interface AlignedPiece {
+  readonly start: number;
+  readonly rows: number;
+  readonly gateChunk: WeightChunk;
+  readonly upChunk: WeightChunk;
+}
+
+/** Cuts rows at every chunk boundary of either weight (two formats split at different rows). Pure. */
+function alignedPieces(a: readonly WeightChunk[], b: readonly WeightChunk[]): AlignedPiece[] {
+  const pieces: AlignedPiece[] = [];
+  let i = 0, j = 0, start = 0;
+  while (i < a.length && j < b.length) {
+    const endA = a[i].rowStart + a[i].rows, endB = b[j].rowStart + b[j].rows;
+    const end = Math.min(endA, endB);
+    if (end > start) pieces.push({ start, rows: end - start, gateChunk: a[i], upChunk: b[j] });
+    start = end;
+    if (endA === end) i++;
+    if (endB === end) j++;
+  }
+  return pieces;
+}
 
 class GpuBackend implements WebGpuBackend {
   readonly name = "webgpu" as const;
@@ -481,6 +506,53 @@ class GpuBackend implements WebGpuBackend {
     this.simple(KERNELS.silu_mul, { len: length }, bufs, this.grid(Math.ceil(length / WORKGROUP_SIZE)));
   }
 
+  gateUpSilu(out: Tensor, gate: Weight, up: Weight, x: Tensor, n: number, scratch: Tensor): void {
+    const [g, u] = [asWeight(gate), asWeight(up)];
+    if (g.rows !== u.rows || g.cols !== u.cols) {
+      throw new WebGpuError(
+        "bad_input",
+        `gateUpSilu: ${g.name} [${g.rows}×${g.cols}] and ${u.name} [${u.rows}×${u.cols}] differ in shape`,
+      );
+    }
+    if (out === x || scratch === x || scratch === out) {
+      throw new WebGpuError("bad_input", "gateUpSilu: out, x and scratch must be distinct tensors");
+    }
+    // Unfused: prefill and batched decode, where the tiled products read each weight once per tile of
+    // tokens (fusing would save only the [n, ffn] intermediates), and adapters whose storage bindings
+    // per kernel cannot hold x, out and both weights' sections (two K-quants need 10, WebGPU's default is 8)
+    const bindings = 2 + g.format.sections.length + u.format.sections.length;
+    if (n >= TILED_MIN_TOKENS || bindings > this.gpu.limits.maxStorageBuffersPerShaderStage) {
+      this.matmul(out, g, x, n);
+      this.matmul(scratch, u, x, n);
+      return this.siluMul(out, out, scratch, n * g.rows);
+    }
+    checkLength(x, n * g.cols, `gateUpSilu input of ${g.name}`);
+    checkLength(out, n * g.rows, `gateUpSilu output of ${g.name}`);
+    if (n === 0) return;
+    const pieces = alignedPieces(g.chunks, u.chunks);
+    this.rec.reserve(pieces.length, 0);
+    this.rec.begin();
+    for (const { start, rows, gateChunk, upChunk } of pieces) {
+      this.dispatch(
+        KERNELS.gate_up_silu,
+        { formats: [g.format, u.format] },
+        {
+          rows,
+          groups: weightGroups(g),
+          cols4: g.cols / 4,
+          row_base: start,
+          out_stride: g.rows,
+          n,
+          gate_row0: start - gateChunk.rowStart,
+          up_row0: start - upChunk.rowStart,
+        },
+        [asTensor(x).buf, asTensor(out).buf],
+        [...this.grid(Math.ceil(rows / MATVEC_ROWS)), n],
+        [gateChunk, upChunk],
+      );
+    }
+  }
+
   add(out: Tensor, a: Tensor, b: Tensor, length: number): void {
     for (const t of [out, a, b]) checkLength(t, length, "add operand");
     if (length === 0) return;
@@ -581,7 +653,7 @@ class GpuBackend implements WebGpuBackend {
     values: ParamValues<F>,
     bufs: IdBuffer[],
     grid: number[],
-    chunk?: WeightChunk,
+    chunk?: WeightChunk | readonly WeightChunk[],
   ): void {
     this.live();
     this.kernels.dispatch(spec, variant, values, bufs, grid, chunk);

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { KERNEL_SOURCES, SNIPPET_SOURCES, WEIGHT_DECODERS } from "../../../kernels/mod.ts";
 import { KERNELS } from "../../../src/backend/webgpu/kernel_specs.ts";
-import { kernelSource } from "../../../src/backend/webgpu/pipeline_cache.ts";
+import { decoderForRole, kernelSource } from "../../../src/backend/webgpu/pipeline_cache.ts";
 import { weightFormatOf } from "../../../src/backend/webgpu/weight_format.ts";
 import { GgmlType } from "../../../src/quant/ggml_type.ts";
 
@@ -83,4 +83,26 @@ Deno.test("kernels/mod.ts imports every .wgsl file of kernels/", async () => {
   const root = new URL("../../../kernels/", import.meta.url);
   assertEquals(await names(root), [...Object.keys(KERNEL_SOURCES), ...Object.keys(SNIPPET_SOURCES)].sort());
   assertEquals(await names(new URL("weights/", root)), [...Object.keys(WEIGHT_DECODERS), "unpack"].sort());
+});
+
+Deno.test("a decoder renamed for a role reads only that role's sections and clashes with no other", () => {
+  for (const [name, source] of Object.entries(WEIGHT_DECODERS)) {
+    const gate = decoderForRole(source, "gate");
+    const up = decoderForRole(source, "up");
+    assert(
+      gate.includes("fn load_gate(row: u32, g: u32)") && up.includes("fn load_up(row: u32, g: u32)"),
+      name,
+    );
+    for (const renamed of [gate, up]) {
+      assert(!/\bload_group\b|\bw_\w+\[/.test(renamed), `${name}: nothing of the plain decoder is left`);
+    }
+    const declared = (s: string) => [...s.matchAll(/^fn (\w+)\(/gm)].map((m) => m[1]);
+    const shared = declared(gate).filter((f) => declared(up).includes(f));
+    assertEquals(shared, [], `${name}: the two roles declare distinct functions`);
+  }
+  const source = kernelSource(KERNELS.gate_up_silu, {
+    formats: [weightFormatOf(GgmlType.Q6_K)!, weightFormatOf(GgmlType.BF16)!],
+  });
+  assert(source.includes("var<storage, read> gate_ql: array<vec4<u32>>;"), source);
+  assert(source.includes("var<storage, read> up_bf16:"), source);
 });

@@ -1,6 +1,8 @@
 /**
  * The shared conformance suite on the WebGPU backend, in both variants: f32, and f16 (f16 KV cache)
  * when the adapter has shader-f16. Only attention reads the KV cache, so only its tolerance loosens.
+ * The WebGPU-only fused op gateUpSilu has its own cases, every weight type in both variants, in
+ * gate_up_silu_test.ts.
  */
 import { createWebGpuBackend } from "../../../src/backend/webgpu/webgpu_backend.ts";
 import { type ConformanceCase, registerConformance } from "../conformance.ts";

@@ -8,6 +8,8 @@ import {
   decodeLoad,
   encodeCapabilities,
   encodeLoad,
+  META_LIST_MAX_ENTRIES,
+  nameHash,
   type NodeCapabilities,
 } from "../../../cluster/gossip/node_meta.ts";
 import { SimCluster } from "../../../cluster/gossip/sim/sim_cluster.ts";
@@ -38,6 +40,54 @@ Deno.test("capabilities over 512 bytes are refused at encode time", () => {
     models: Array.from({ length: 20 }, (_, i) => `a-model-with-a-long-name-number-${i}`),
   };
   assert.throws(() => encodeCapabilities(big), WireEncodeError);
+});
+
+Deno.test("the followed plan and measured RTTs ride after the version-1 fields and round-trip", () => {
+  const plan = {
+    epoch: 0xdead_beef,
+    stages: [{ node: nameHash("a"), end: 11 }, { node: nameHash("b"), end: 22 }],
+  };
+  const rtts = [{ node: nameHash("a"), tenthsMs: 3 }, { node: nameHash("b"), tenthsMs: 65_535 }];
+  const withBoth = { ...caps, plan, rtts };
+  assert.deepEqual(decodeCapabilities(encodeCapabilities(withBoth)), withBoth);
+  const planOnly = { ...caps, plan };
+  assert.deepEqual(decodeCapabilities(encodeCapabilities(planOnly)), planOnly);
+  const rttsOnly = { ...caps, rtts };
+  assert.deepEqual(decodeCapabilities(encodeCapabilities(rttsOnly)), rttsOnly);
+  // a record written before these fields existed still decodes, without them
+  const old = new Encoder().encode([1, "i", "n", "v", "a:1", "a:2", 1, "dev", 1, 1, ["m"], []]);
+  const back = decodeCapabilities(old);
+  assert.equal(back.plan, undefined);
+  assert.equal(back.rtts, undefined);
+  // RTTs are clamped to what a u16 of 0.1 ms steps holds
+  const clamped = decodeCapabilities(encodeCapabilities({ ...caps, rtts: [{ node: 1, tenthsMs: 1e9 }] }));
+  assert.equal(clamped.rtts![0].tenthsMs, 65_535);
+  assert.notEqual(nameHash("node-a"), nameHash("node-b"));
+});
+
+Deno.test("RTTs, then the plan's layout, are cut to keep the metadata within 512 bytes; the epoch stays", () => {
+  const many = Array.from({ length: 100 }, (_, i) => ({ node: nameHash(`peer-${i}`), tenthsMs: 12 }));
+  const stages = Array.from({ length: 8 }, (_, i) => ({ node: nameHash(`s-${i}`), end: i + 1 }));
+  const bytes = encodeCapabilities({ ...caps, plan: { epoch: 7, stages }, rtts: many });
+  assert.ok(bytes.length <= META_MAX_BYTES, `${bytes.length} bytes`);
+  const back = decodeCapabilities(bytes);
+  assert.deepEqual(back.plan, { epoch: 7, stages });
+  assert.ok(back.rtts!.length > 0 && back.rtts!.length <= META_LIST_MAX_ENTRIES, `${back.rtts!.length} RTTs`);
+  assert.deepEqual(back.rtts, many.slice(0, back.rtts!.length), "the first RTTs are kept");
+  // with a record already near the limit, the layout goes and the epoch stays
+  const full = { ...caps, device: "d".repeat(200), models: ["m".repeat(60)] };
+  assert.ok(encodeCapabilities(full).length > 400);
+  const tight = decodeCapabilities(
+    encodeCapabilities({ ...full, plan: { epoch: 7, stages: [...stages, ...stages] } }),
+  );
+  assert.deepEqual(tight.plan, { epoch: 7, stages: [] });
+});
+
+Deno.test("a malformed plan or RTT list is a decode error", () => {
+  const base = [1, "i", "n", "v", "a:1", "a:2", 1, "dev", 1, 1, [], []];
+  for (const tail of [[7, [1]], [7, "x"], [7, [], [1, -2]], [-1, []]]) {
+    assert.throws(() => decodeCapabilities(new Encoder().encode([...base, ...tail])), WireDecodeError);
+  }
 });
 
 Deno.test("an unknown backend code from a newer peer decodes as unknown", () => {

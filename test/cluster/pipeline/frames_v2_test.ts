@@ -89,8 +89,20 @@ Deno.test("version-2 frames pinned as bytes decode to the same values and encode
   }
 });
 
-Deno.test("the runtime needs version 2, which this build speaks alongside version 1", () => {
-  assert.equal(PROTOCOL_VERSION_MAX, 2);
+Deno.test("version 3 appends feedUntil to OPEN; a version-2 OPEN decodes without it and encodes as before", () => {
+  const v3 = encodeFrame({ ...OPEN, feedUntil: 77 });
+  const v2 = encodeFrame(OPEN);
+  assert.equal(v3.length, v2.length + 4);
+  assert.deepEqual(decodeFrame(v3), { ...OPEN, feedUntil: 77 });
+  assert.deepEqual(decodeFrame(v2), OPEN);
+  assert.equal("feedUntil" in decodeFrame(v2), false);
+  // 0 means "entry feeds": nothing is appended
+  assert.deepEqual(encodeFrame({ ...OPEN, feedUntil: 0 }), v2);
+  assert.throws(() => encodeFrame({ ...OPEN, feedUntil: -1 }), FrameError);
+});
+
+Deno.test("the runtime needs version 2; this build speaks versions 1 to 3", () => {
+  assert.equal(PROTOCOL_VERSION_MAX, 3);
   assert.equal(RUNTIME_PROTOCOL_VERSION, 2);
   assert.equal(negotiateVersion({ minVersion: 1, maxVersion: 2 }, { minVersion: 1, maxVersion: 1 }), 1);
 });

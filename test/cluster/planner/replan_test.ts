@@ -3,6 +3,7 @@ import {
   layoutKey,
   nextPlan,
   planCluster,
+  planFromLayout,
   type PlannerInput,
   type PlannerMember,
   recostPlan,
@@ -99,5 +100,35 @@ Deno.test("alternating load reports between two values never flap the plan", () 
     plan = nextPlan(plan, view(2 + i, THREE.map((m) => (m.id === "a" ? { ...m, load } : m)))).plan;
     assert.equal(layoutKey(plan), key);
     assert.equal(plan.epoch, 1);
+  }
+});
+
+Deno.test("a layout taken from another node is costed like the plan it came from; a malformed one is broken", () => {
+  const input = view(1, THREE);
+  const made = planCluster(input);
+  const layout = made.replicas.map((r) =>
+    r.stages.map((s) => ({ nodeId: s.nodeId, start: s.start, end: s.end }))
+  );
+  const taken = planFromLayout(77, layout, input);
+  assert.equal(taken.epoch, 77);
+  assert.equal(layoutKey(taken), layoutKey(made));
+  assert.equal(taken.tokensPerSec, made.tokensPerSec);
+  assert.equal(taken.brokenReplicas, 0);
+  assert.ok(
+    taken.decisions.every((d) => d.included === made.decisions.find((m) => m.nodeId === d.nodeId)!.included),
+  );
+  assert.equal(nextPlan(taken, input).decision.replan, false);
+  const s = (nodeId: string, start: number, end: number) => ({ nodeId, start, end });
+  const table: Array<[string, Array<Array<ReturnType<typeof s>>>]> = [
+    ["a gap between stages", [[s("a", 0, 10), s("b", 11, 22)]]],
+    ["a node twice", [[s("a", 0, 10), s("a", 10, 22)]]],
+    ["a node in two replicas", [[s("a", 0, 10), s("b", 10, 22)], [s("a", 0, 11), s("c", 11, 22)]]],
+    ["part of the model", [[s("a", 0, 10), s("b", 10, 20)]]],
+    ["a node not in the view", [[s("a", 0, 10), s("zz", 10, 22)]]],
+  ];
+  for (const [what, bad] of table) {
+    const p = planFromLayout(5, bad, input);
+    assert.ok(p.brokenReplicas > 0, what);
+    assert.equal(nextPlan(p, input).decision.reason, "broken", what);
   }
 });
