@@ -8,10 +8,14 @@
  * same backend, with the same threads, just before. Also prints the cost of one synchronised dispatch
  * of the worker pool, and what a transformer layer pays for it.
  *
+ * Batched decode: the same products for {@link BATCH} tokens at once (one step of that many concurrent
+ * streams), reported as multiply-adds per second (GMAC/s, 1e9) and as the speed-up over {@link BATCH}
+ * single-token products (1× = no gain from batching; {@link BATCH}× = the batch is free).
+ *
  * The machine is shared and its speed varies: every figure is the best of several passes, after a
  * warm-up long enough for V8 to finish optimising the kernels.
  *
- *   deno run -A bench/cpu_kernels.ts [--quick]
+ *   deno run -A bench/cpu_kernels.ts [--quick] [--types F32,Q8_0]
  */
 import { createWasmBackend, type WasmBackend } from "../src/backend/wasm/mod.ts";
 import type { Weight } from "../src/backend/backend.ts";
@@ -28,9 +32,24 @@ const PASSES = QUICK ? 3 : 6;
 const WARMUP_MS = 400;
 /** Parallel ops a llama-style decode layer dispatches: q, k, v, o, gate, up, down matmuls and attention. */
 const PARALLEL_OPS_PER_LAYER = 8;
+/** Tokens of the batched-decode measurement (bench:serve's 8 streams). */
+const BATCH = 8;
 
 const SHAPES: readonly [number, number][] = [[2048, 2048], [5632, 2048]];
-const TYPES = [GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K];
+const ALL_TYPES = [GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K];
+/** `--types F32,Q8_0` (ggml names) keeps only those; default all. */
+const TYPES = typesArg(Deno.args);
+
+function typesArg(args: readonly string[]): GgmlType[] {
+  const at = args.indexOf("--types");
+  if (at < 0) return ALL_TYPES;
+  const names = (args[at + 1] ?? "").split(",").map((n) => n.trim().toUpperCase());
+  const unknown = names.filter((n) => !ALL_TYPES.some((t) => GgmlType[t] === n));
+  if (unknown.length > 0) {
+    throw new Error(`--types: unknown ${unknown.join(", ")} (known: ${ALL_TYPES.map((t) => GgmlType[t])})`);
+  }
+  return ALL_TYPES.filter((t) => names.includes(GgmlType[t]));
+}
 const THREADS = [1, 2];
 
 /** Deterministic pseudo-normal weights (std 0.02, like the synthetic presets). */
@@ -57,6 +76,8 @@ interface Row {
   readonly usPerProduct: number;
   readonly gbps: number;
   readonly probe: number;
+  /** µs per product of BATCH tokens */
+  readonly usPerBatch: number;
 }
 
 function measure(b: WasmBackend, type: GgmlType, rows: number, cols: number): Row {
@@ -81,6 +102,19 @@ function measure(b: WasmBackend, type: GgmlType, rows: number, cols: number): Ro
     pass();
     best = Math.min(best, (performance.now() - t0) / copies);
   }
+  const xb = b.alloc(BATCH * cols);
+  const yb = b.alloc(BATCH * rows);
+  b.write(xb, normals(BATCH * cols, 11, 1));
+  const batchPass = () => {
+    for (const w of weights) b.matmul(yb, w, xb, BATCH);
+  };
+  batchPass();
+  let bestBatch = Infinity;
+  for (let p = 0; p < PASSES; p++) {
+    const t0 = performance.now();
+    batchPass();
+    bestBatch = Math.min(bestBatch, (performance.now() - t0) / copies);
+  }
   const probe = b.probeBandwidth(PROBE_BYTES, PASSES);
   return {
     type: GgmlType[type],
@@ -89,6 +123,7 @@ function measure(b: WasmBackend, type: GgmlType, rows: number, cols: number): Ro
     usPerProduct: best * 1000,
     gbps: size / (best / 1000) / 1e9,
     probe,
+    usPerBatch: bestBatch * 1000,
   };
 }
 
@@ -116,12 +151,20 @@ for (const threads of THREADS) {
   }
 }
 
-console.log("\n| type | rows×cols | threads | µs / product | weight GB/s | probe GB/s | of roofline |");
-console.log("|---|---|---|---|---|---|---|");
+console.log(
+  "\n| type | rows×cols | threads | µs / product | weight GB/s | probe GB/s | of roofline " +
+    `| µs / ${BATCH}-token product | ${BATCH}-token GMAC/s | batch gain |`,
+);
+console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   const pct = (100 * r.gbps / r.probe).toFixed(0);
+  const [rows, cols] = r.shape.split("×").map(Number);
+  const gmacs = (rows * cols * BATCH) / r.usPerBatch / 1000;
+  const gain = (r.usPerProduct * BATCH) / r.usPerBatch;
   console.log(
     `| ${r.type} | ${r.shape} | ${r.threads} | ${r.usPerProduct.toFixed(1)} | ${r.gbps.toFixed(1)} | ` +
-      `${r.probe.toFixed(1)} | ${pct}% |`,
+      `${r.probe.toFixed(1)} | ${pct}% | ${r.usPerBatch.toFixed(1)} | ${gmacs.toFixed(1)} | ${
+        gain.toFixed(2)
+      }× |`,
   );
 }

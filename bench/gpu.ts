@@ -10,8 +10,9 @@
  * Steady state: the first chunk carries the loop's own prefill and is short (the first tokens stream
  * early), and the second is recorded before any step was timed; the host-structure figures per step
  * (dispatches, submits, readbacks, bind groups and pipelines created) count only the chunks recorded
- * after the first chunk arrived — each of those chunks is one readback for its tokens. The whole run's
- * readbacks per token (first chunk included) are printed beside them.
+ * after the first chunk arrived — each of those chunks is one readback for its tokens — and, for
+ * readbacks and submits, leave out the run's last chunk when the token budget cut it short. The whole
+ * run's readbacks per token (first and last chunks included) are printed beside them.
  *
  * `--fusion both` adds a row per model with the FFN unfused (matmul gate, matmul up, silu·mul: the
  * path of backends without `gateUpSilu`), measured in the same run, to show what the fused kernel buys.
@@ -51,6 +52,8 @@ const VOCAB_FILE = new URL("../../shared/tokenizers/ggml-vocab-llama-spm.gguf", 
 const COPY_BYTES = 128 << 20;
 /** The roofline timing runs until at least this long, so Deno's ~10 ms readback floor is amortised. */
 const MIN_PROBE_MS = 300;
+/** Tokens arriving less than this apart came from one chunk's readback, ms. */
+const BURST_GAP_MS = 0.5;
 
 const args = parseArgs({
   args: Deno.args,
@@ -200,6 +203,18 @@ async function measure(
   const steps = arrivals.filter((a) => a.chunk > secondChunk).length;
   const w = window ?? s;
   const per = (v: number) => (steps > 0 ? v / steps : NaN);
+  // The run's last chunk is cut to the tokens left in the budget: a run-end effect, not steady state.
+  // Readbacks and submits (one each per chunk) are counted per step without it when the window has
+  // another chunk; dispatches are per step whatever the chunk length.
+  // Its tokens are the last burst of arrivals (a chunk's tokens are yielded back to back; chunks are
+  // a chunk's GPU time apart), and the readback counter cannot tell it from the one before (no chunk is
+  // launched after it).
+  let lastSteps = 1;
+  while (
+    lastSteps < generated &&
+    arrivals[generated - 1 - lastSteps + 1].at - arrivals[generated - 1 - lastSteps].at < BURST_GAP_MS
+  ) lastSteps++;
+  const perChunkOp = (v: number) => (v > 1 && steps > lastSteps ? (v - 1) / (steps - lastSteps) : per(v));
   // decode rate: tokens after the first chunk, over the time since it arrived
   const later = arrivals.filter((a) => a.chunk > first.chunk).length;
   const decodeMs = arrivals[generated - 1].at - first.at;
@@ -209,8 +224,8 @@ async function measure(
     decodeTps: (later * 1000) / decodeMs,
     steady: {
       dispatches: per(s.dispatches - w.dispatches),
-      submits: per(s.submits - w.submits),
-      readbacks: per(s.readbacks - w.readbacks),
+      submits: perChunkOp(s.submits - w.submits),
+      readbacks: perChunkOp(s.readbacks - w.readbacks),
       readbackBytes: per(s.readbackBytes - w.readbackBytes),
       created: s.bindGroupsCreated - w.bindGroupsCreated + s.pipelinesCreated - w.pipelinesCreated,
       steps,

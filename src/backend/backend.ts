@@ -112,8 +112,12 @@ export interface Backend {
   alloc(length: number): Tensor;
   /** Copies `data` into `t` starting at element `offset`. */
   write(t: Tensor, data: Float32Array, offset?: number): void;
-  /** Reads the first `length` values (default all) once all recorded work has finished. */
-  read(t: Tensor, length?: number): Promise<Float32Array>;
+  /**
+   * Reads the first `length` values (default all) once all recorded work has finished. With `into`
+   * (at least `length` long) the values are copied there and `into.subarray(0, length)` is returned:
+   * a caller reading every step reuses one buffer instead of allocating (and page-faulting) a new one.
+   */
+  read(t: Tensor, length?: number, into?: Float32Array): Promise<Float32Array>;
   /** Allocates a zeroed KV cache. */
   createKvCache(spec: KvCacheSpec): KvCache;
 

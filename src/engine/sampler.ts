@@ -106,9 +106,8 @@ export function penalizedLogits(
 ): Float32Array {
   const out = new Float32Array(logits);
   for (let i = 0; i < out.length; i++) if (out[i] !== out[i]) out[i] = -Infinity;
+  if (!penaltiesApply(p)) return out;
   const lastN = p.penaltyLastN ?? DEFAULT_PENALTY_LAST_N;
-  const active = p.repetitionPenalty !== 1 || p.frequencyPenalty !== 0 || p.presencePenalty !== 0;
-  if (!active || lastN === 0) return out;
   const from = lastN < 0 ? 0 : Math.max(0, history.length - lastN);
   const counts = new Map<number, number>();
   for (let i = from; i < history.length; i++) counts.set(history[i], (counts.get(history[i]) ?? 0) + 1);
@@ -119,6 +118,25 @@ export function penalizedLogits(
     out[id] = l - count * p.frequencyPenalty - p.presencePenalty;
   }
   return out;
+}
+
+/** Whether any penalty changes the logits (a penalty is set and its window is not empty). */
+function penaltiesApply(p: SamplingParams): boolean {
+  const active = p.repetitionPenalty !== 1 || p.frequencyPenalty !== 0 || p.presencePenalty !== 0;
+  return active && (p.penaltyLastN ?? DEFAULT_PENALTY_LAST_N) !== 0;
+}
+
+/** The greedy pick without a copy: highest logit, lowest id on ties, NaN never chosen; -1 if none. */
+function greedyPick(logits: Float32Array): number {
+  let best = -1;
+  let bestValue = -Infinity;
+  for (let i = 0; i < logits.length; i++) {
+    if (logits[i] > bestValue) {
+      best = i;
+      bestValue = logits[i];
+    }
+  }
+  return best;
 }
 
 /** Highest logit, lowest id on ties. */
@@ -141,6 +159,12 @@ export function sample(
 ): number {
   validateSamplingParams(params);
   if (logits.length === 0) throw new SamplerError("cannot sample from empty logits");
+  if (params.temperature === 0 && !penaltiesApply(params)) {
+    // the common greedy case reads the logits in place: the same pick as below, without a copy
+    const best = greedyPick(logits);
+    if (best < 0) throw new SamplerError("every logit is -Infinity or NaN: nothing to sample");
+    return best;
+  }
   const work = penalizedLogits(logits, history, params);
   const best = argmax(work);
   const max = work[best];

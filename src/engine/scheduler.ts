@@ -139,6 +139,8 @@ export class Scheduler {
   private readonly loopDone: Promise<void>;
   private counters = { steps: 0, prefillTokens: 0, decodeTokens: 0 };
   private io = { generatedTokens: 0, readbacks: 0, submits: 0 };
+  /** the per-step path's logits, reused every step (a fresh MB-sized array per step costs page faults) */
+  private logitsBuffer = new Float32Array(0);
   /** GPU-resident sampling and decode chunks, on the WebGPU backend (see gpu_chunk_decode.ts) */
   private readonly gpu?: GpuChunkDecoder;
   private readonly chunkControl: ChunkControl = {
@@ -405,7 +407,9 @@ export class Scheduler {
       return;
     }
     const vocab = this.model.cfg.vocab;
-    const logits = await forward.backend.read(computeLogits(forward, rows), emitting.length * vocab);
+    const length = emitting.length * vocab;
+    if (this.logitsBuffer.length < length) this.logitsBuffer = new Float32Array(length);
+    const logits = await forward.backend.read(computeLogits(forward, rows), length, this.logitsBuffer);
     if (before) this.countGpuWork(before);
     else this.io.readbacks++;
     const now = this.now();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startTestServer, type TestServer } from "./test_server.ts";
+import { TINY_SPEC, tinyModelPath } from "./test_model.ts";
 
 async function withServer(
   options: Parameters<typeof startTestServer>[0],
@@ -110,13 +111,24 @@ Deno.test("token ids outside the vocabulary are 400", async () => {
 });
 
 Deno.test("a full queue answers 429 with Retry-After", async () => {
-  await withServer({ slots: 1, queueSize: 0 }, async (server) => {
+  // a long context and budget, so the busy stream runs for seconds (a 200-token one on this tiny model
+  // could end, by EOS or its budget, before the second request arrived)
+  const modelPath = await tinyModelPath({ ...TINY_SPEC, ctx: 4096 });
+  await withServer({ modelPath, ctx: 4096, slots: 1, queueSize: 0 }, async (server) => {
     const busy = await fetch(`${server.url}/v1/completions`, {
       method: "POST",
-      body: JSON.stringify({ model: "tiny", prompt: "a", max_tokens: 200, stream: true }),
+      body: JSON.stringify({
+        model: "tiny",
+        prompt: "a",
+        max_tokens: 4000,
+        temperature: 1,
+        seed: 1,
+        stream: true,
+      }),
     });
     const reader = busy.body!.getReader();
     await reader.read(); // streaming: the only slot is taken
+    assert.equal(server.served.scheduler.stats().active, 1);
     const reply = await send(server, "/v1/completions", {
       json: { model: "tiny", prompt: "b", max_tokens: 1 },
     });

@@ -229,3 +229,28 @@ Deno.test("sampling a 150k vocabulary takes a few milliseconds per token", () =>
     assert.ok(perToken < 20, `${JSON.stringify(params)}: ${perToken.toFixed(2)} ms per token`);
   }
 });
+
+Deno.test("greedy without penalties (read in place) picks what the penalized copy's argmax picks", () => {
+  // random logits with NaN, ±Infinity and ties, against the general path's definition
+  const rng = createRng(2026);
+  const special = [NaN, Infinity, -Infinity, 0.5];
+  const greedy = { ...PLAIN, temperature: 0 };
+  for (let trial = 0; trial < 2000; trial++) {
+    const n = 1 + Math.floor(rng.nextFloat() * 40);
+    const logits = Float32Array.from({ length: n }, () => {
+      const r = rng.nextFloat();
+      return r < 0.2
+        ? special[Math.floor(rng.nextFloat() * special.length)]
+        : Math.round(rng.nextFloat() * 8) / 4;
+    });
+    const before = Float32Array.from(logits);
+    const work = penalizedLogits(logits, [], greedy);
+    const best = argmax(work);
+    if (work[best] === -Infinity) {
+      assert.throws(() => sample(logits, [], greedy, rng), SamplerError);
+    } else {
+      assert.equal(sample(logits, [], greedy, rng), best, `logits ${Array.from(logits)}`);
+    }
+    assert.deepEqual(logits, before, "the caller's logits are left as they were");
+  }
+});

@@ -17,21 +17,28 @@ pub unsafe fn job_silu_mul(d: Desc, _tid: usize, nth: usize) {
     let work = Chunks::new(d, len, nth, 4);
     let e = Exp::new(d.consts());
     while let Some((j0, j1)) = work.next() {
-        let mut j = j0;
-        while j + 4 <= j1 {
-            let r = silu_mul4(
-                v128_load(gate.add(j) as *const v128),
-                v128_load(up.add(j) as *const v128),
-                &e,
-            );
-            v128_store(out.add(j) as *mut v128, r);
-            j += 4;
-        }
-        while j < j1 {
-            let r = silu_mul4(f32x4_splat(*gate.add(j)), f32x4_splat(*up.add(j)), &e);
-            *out.add(j) = f32x4_extract_lane::<0>(r);
-            j += 1;
-        }
+        silu_mul_range(out.add(j0), gate.add(j0), up.add(j0), j1 - j0, &e);
+    }
+}
+
+/// out[j] = silu(gate[j])·up[j] for j < len (out may alias either input); each value is computed the same
+/// way wherever the range starts.
+#[inline(always)]
+pub unsafe fn silu_mul_range(out: *mut f32, gate: *const f32, up: *const f32, len: usize, e: &Exp) {
+    let mut j = 0;
+    while j + 4 <= len {
+        let r = silu_mul4(
+            v128_load(gate.add(j) as *const v128),
+            v128_load(up.add(j) as *const v128),
+            e,
+        );
+        v128_store(out.add(j) as *mut v128, r);
+        j += 4;
+    }
+    while j < len {
+        let r = silu_mul4(f32x4_splat(*gate.add(j)), f32x4_splat(*up.add(j)), e);
+        *out.add(j) = f32x4_extract_lane::<0>(r);
+        j += 1;
     }
 }
 

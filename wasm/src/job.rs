@@ -6,7 +6,9 @@
 //! rows, (token, head) pairs) into `nth` contiguous ranges and does range `tid`.
 
 use crate::simd::Consts;
-use crate::{act_quant, attention, dequant, elementwise, matmul_float, matmul_quant, norm, probe, rope, softmax};
+use crate::{
+    act_quant, attention, dequant, elementwise, matmul_f32, matmul_float, matmul_quant, norm, probe, rope, softmax,
+};
 use core::sync::atomic::{AtomicU32, Ordering};
 
 /// Does nothing: measures the cost of one synchronised dispatch.
@@ -23,6 +25,8 @@ pub const OP_EMBED: u32 = 10;
 pub const OP_ADD_BIAS: u32 = 11;
 pub const OP_PROBE: u32 = 12;
 pub const OP_PAIR: u32 = 13;
+/// F32 SwiGLU: both products and silu·mul in one dispatch ([`crate::matmul_f32::job_gate_up_silu`]).
+pub const OP_GATE_UP_SILU: u32 = 14;
 
 /// Weight type codes: ggml's type ids.
 pub const TYPE_F32: u32 = 0;
@@ -134,6 +138,7 @@ pub unsafe extern "C" fn run(desc: u32, tid: u32, nth: u32) -> u32 {
         OP_ADD_BIAS => elementwise::job_add_bias(d, tid, nth),
         OP_PROBE => probe::job(d, tid, nth),
         OP_PAIR => matmul_float::job_pair(d, tid, nth),
+        OP_GATE_UP_SILU => matmul_f32::job_gate_up_silu(d, tid, nth),
         _ => return 1,
     }
     0

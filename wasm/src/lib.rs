@@ -16,8 +16,12 @@
 //! (`wasm/relaxed/relaxed_dot.wat`, the `relaxed` import module); both compute the same integers in the
 //! same lanes followed by the same float operations, so the two paths give bit-identical results.
 //!
+//! F32 products ([`matmul_f32`]) have simd128 tiles here and FMA tiles (`f32x4.relaxed_madd`) in the
+//! relaxed module, in the same summation order; the fused rounding can change the last bits.
+//!
 //! Files, one kernel family each: [`act_quant`] activation quantisation, [`int_dot`] integer dot loops,
-//! [`matmul_quant`] Q4_0/Q8_0/Q4_K/Q6_K products, [`kquant_scales`] their K-quant scales, [`matmul_float`] F32/F16 products, [`dequant`] embedding
+//! [`matmul_quant`] Q4_0/Q8_0/Q4_K/Q6_K products, [`kquant_scales`] their K-quant scales, [`matmul_f32`]
+//! F32 products, [`matmul_float`] F16 products, [`dequant`] embedding
 //! rows, [`norm`] RMSNorm, [`rope`] rotary embedding, [`softmax`], [`attention`], [`elementwise`]
 //! (SiLU·mul, add, bias), [`math`] exp, [`f16`] half-precision conversion, [`probe`] upload-time repacking
 //! and the bandwidth probe, [`simd`] shared helpers, [`job`] descriptors and work sharing.
@@ -32,6 +36,7 @@ mod int_dot;
 mod job;
 mod kquant_scales;
 mod math;
+mod matmul_f32;
 mod matmul_float;
 mod matmul_quant;
 mod norm;

@@ -1,10 +1,10 @@
-//! Float matrix products: out[n, rows] = x[n, cols] · wᵀ for F32 and F16 weights, x f32.
+//! F16 matrix products: out[n, rows] = x[n, cols] · wᵀ, x f32 (F32 weights: [`crate::matmul_f32`]).
 //!
 //! Each thread takes a contiguous range of weight rows; tokens go in tiles of six so each weight row is
 //! loaded (and for F16 converted) once per six tokens. Per token the sum is always accumulated the same
 //! way (see [`dot`]), so results do not depend on the tile, the batch or the thread count.
 //!
-//! Weight layout: GGUF rows, `cols` f32 or f16 values each.
+//! Weight layout: GGUF rows, `cols` f16 values each.
 //!
 //! F16 rows without inf/NaN are converted two halves per i32 lane, without widening: a lane holding
 //! halves (h0, h1) gives h1 by an arithmetic shift right by 3 plus a mask (sign at bit 31, exponent and
@@ -45,24 +45,6 @@ trait RowLoad {
     const BYTES: usize;
     /// factor applied to each finished dot product
     const SCALE: f32;
-}
-
-struct F32Row;
-impl RowLoad for F32Row {
-    #[inline(always)]
-    unsafe fn load8(row: *const u8, c: usize, _: &Loaders) -> (v128, v128) {
-        (load(row.add(c * 4)), load(row.add(c * 4 + 16)))
-    }
-    #[inline(always)]
-    unsafe fn load4(row: *const u8, c: usize, _: &Loaders) -> v128 {
-        load(row.add(c * 4))
-    }
-    #[inline(always)]
-    unsafe fn load1(row: *const u8, c: usize) -> f32 {
-        *(row.add(c * 4) as *const f32)
-    }
-    const BYTES: usize = 4;
-    const SCALE: f32 = 1.0;
 }
 
 /// F16 rows known to hold no inf/NaN: the paired conversion, values ·2^-112 (x comes ·2^64 and
@@ -115,13 +97,13 @@ impl RowLoad for F16ExactRow {
 }
 
 /// OP_MATMUL for F32/F16: [op, type, w, rows, cols, x: f32 [n][cols], n, out: f32 [n][rows], flags].
-/// flags bit 1: F16 weights contain inf/NaN (x in natural order); otherwise F16 takes x paired by
-/// [`job_pair`]. Splits weight rows.
+/// F32 goes to [`crate::matmul_f32`]. flags bit 1: F16 weights contain inf/NaN (x in natural order);
+/// otherwise F16 takes x paired by [`job_pair`]. Splits weight rows.
 #[inline(never)]
 pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
     let f16 = d.u(1) as u32 == TYPE_F16;
     if !f16 {
-        rows_job::<F32Row>(d, tid, nth)
+        crate::matmul_f32::job(d, tid, nth)
     } else if d.u(8) & 2 != 0 {
         rows_job::<F16ExactRow>(d, tid, nth)
     } else {

@@ -5,6 +5,7 @@
  * Weights are dequantised to f32 once at upload; sums accumulate in f64 (JS numbers) and are stored as
  * f32, so its results are as close to exact as f32 storage allows.
  */
+import { copyOut, settle } from "../read_into.ts";
 import type {
   AttentionShape,
   Backend,
@@ -80,8 +81,8 @@ class ReferenceBackend implements Backend {
     data(t).set(source, offset);
   }
 
-  read(t: Tensor, length = t.length): Promise<Float32Array> {
-    return Promise.resolve(data(t).slice(0, length));
+  read(t: Tensor, length = t.length, into?: Float32Array): Promise<Float32Array> {
+    return settle(() => copyOut(data(t).subarray(0, length), into));
   }
 
   createKvCache(spec: KvCacheSpec): KvCache {

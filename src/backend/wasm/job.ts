@@ -30,6 +30,8 @@ export const Op = {
   Probe: 12,
   /** f32 rows with each group of 8 columns stored evens first (F16 matmul input) */
   Pair: 13,
+  /** F32 SwiGLU: out = silu(x · gateᵀ) · (x · upᵀ) in one dispatch */
+  GateUpSilu: 14,
 } as const;
 
 /** Words in one descriptor. */

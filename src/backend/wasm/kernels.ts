@@ -1,9 +1,9 @@
 /**
  * Loading and instantiating the kernel modules, on the main thread and in every worker.
  *
- * wasm/edgering_kernels.wasm imports the shared memory (`env.memory`) and eight integer-dot loops
- * (`relaxed.*`). With relaxed SIMD those come from wasm/relaxed_dot.wasm, instantiated on the same memory;
- * without it they are stubs that throw, and the host never sets the flag that would call them.
+ * wasm/edgering_kernels.wasm imports the shared memory (`env.memory`), eight integer-dot loops and the F32
+ * product tiles (`relaxed.*`). With relaxed SIMD those come from wasm/relaxed_dot.wasm, instantiated on the
+ * same memory; without it they are stubs that throw, and the host never sets the flag that would call them.
  *
  * @example
  * ```ts
@@ -45,6 +45,7 @@ export const RELAXED_FUNCTIONS = [
   "q4_k_4",
   "q6_k_1",
   "q6_k_4",
+  "f32_rows",
 ] as const;
 
 /**

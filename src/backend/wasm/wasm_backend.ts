@@ -10,7 +10,8 @@
  * with quantised weights quantise the activations per block of 32 to int8 first (as llama.cpp does), so
  * they differ from the reference by that rounding; everything else is f32 (KV cache included).
  *
- * Results never depend on the thread count, the batch a token is in, or the relaxed/simd128 choice.
+ * Results never depend on the thread count or the batch a token is in. The relaxed/simd128 choice changes
+ * only F32 products, which multiply-add fused (FMA) on the relaxed path: last-bit differences.
  *
  * @example
  * ```ts
@@ -24,6 +25,7 @@
  * backend.dispose();
  * ```
  */
+import { copyOut, settle } from "../read_into.ts";
 import type {
   AttentionShape,
   Backend,
@@ -139,7 +141,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
 export class WasmBackend implements Backend {
   readonly name = "wasm" as const;
   readonly description: string;
-  /** whether quantised matmuls use the relaxed-SIMD integer loops */
+  /** whether matmuls use the relaxed-SIMD loops (integer dots; FMA tiles for F32) */
   readonly relaxed: boolean;
 
   readonly #mem: LinearMemory;
@@ -269,7 +271,7 @@ export class WasmBackend implements Backend {
     tensor.version++;
   }
 
-  read(t: Tensor, length?: number): Promise<Float32Array> {
+  read(t: Tensor, length?: number, into?: Float32Array): Promise<Float32Array> {
     const tensor = this.#tensor(t);
     const n = length ?? tensor.length;
     if (!Number.isSafeInteger(n) || n < 0 || n > tensor.length) {
@@ -277,7 +279,8 @@ export class WasmBackend implements Backend {
         new WasmBackendError("bad_argument", `read of ${n} values from a tensor of ${tensor.length}`),
       );
     }
-    return Promise.resolve(this.#mem.f32.slice(tensor.ptr / 4, tensor.ptr / 4 + n));
+    const values = this.#mem.f32.subarray(tensor.ptr / 4, tensor.ptr / 4 + n);
+    return settle(() => copyOut(values, into));
   }
 
   createKvCache(spec: KvCacheSpec): KvCache {
@@ -324,7 +327,10 @@ export class WasmBackend implements Backend {
     if (n === 0) return;
     const parallel = wt.rows * wt.cols * n >= PARALLEL_MIN_MACS;
     const s = wt.storage;
-    if (s === GgmlType.F32 || (s === GgmlType.F16 && wt.flags & FLAG_F16_NONFINITE)) {
+    if (s === GgmlType.F32) {
+      const flags = this.relaxed ? FLAG_RELAXED : 0;
+      this.#job([Op.Matmul, s, wt.ptr, wt.rows, wt.cols, xt.ptr, n, o.ptr, flags], parallel);
+    } else if (s === GgmlType.F16 && wt.flags & FLAG_F16_NONFINITE) {
       this.#job([Op.Matmul, s, wt.ptr, wt.rows, wt.cols, xt.ptr, n, o.ptr, wt.flags], parallel);
     } else if (s === GgmlType.F16) {
       const paired = this.#prepare("pair", xt, n, wt.cols);
@@ -335,6 +341,46 @@ export class WasmBackend implements Backend {
       this.#job([Op.Matmul, s, wt.ptr, wt.rows, wt.cols, act, n, o.ptr, flags], parallel);
     }
     o.version++;
+  }
+
+  /**
+   * out = silu(x · gateᵀ) · (x · upᵀ). F32 weights take one dispatch (each thread applies silu·mul to the
+   * rows it computed); other types run the three unfused ops. Bits equal the unfused ops' either way.
+   */
+  gateUpSilu(out: Tensor, gate: Weight, up: Weight, x: Tensor, n: number, scratch: Tensor): void {
+    const o = this.#tensor(out);
+    const g = this.#weight(gate);
+    const u = this.#weight(up);
+    const xt = this.#tensor(x);
+    const st = this.#tensor(scratch);
+    if (g.rows !== u.rows || g.cols !== u.cols) {
+      throw new WasmBackendError(
+        "bad_argument",
+        `gateUpSilu: ${g.name} [${g.rows}x${g.cols}] and ${u.name} [${u.rows}x${u.cols}] differ in shape`,
+      );
+    }
+    if (st === o || st === xt) {
+      throw new WasmBackendError("bad_argument", "gateUpSilu scratch must not alias out or x");
+    }
+    if (g.storage !== GgmlType.F32 || u.storage !== GgmlType.F32) {
+      this.matmul(out, gate, x, n);
+      this.matmul(scratch, up, x, n);
+      this.siluMul(out, out, scratch, n * g.rows);
+      return;
+    }
+    this.#count(n, "gateUpSilu n");
+    this.#fits(xt, n * g.cols, "gateUpSilu input");
+    this.#fits(o, n * g.rows, "gateUpSilu output");
+    this.#fits(st, n * g.rows, "gateUpSilu scratch");
+    if (o === xt) throw new WasmBackendError("bad_argument", "gateUpSilu output must not alias its input");
+    if (n === 0) return;
+    const flags = this.relaxed ? FLAG_RELAXED : 0;
+    this.#job(
+      [Op.GateUpSilu, g.ptr, u.ptr, g.rows, g.cols, xt.ptr, n, o.ptr, st.ptr, flags],
+      2 * g.rows * g.cols * n >= PARALLEL_MIN_MACS,
+    );
+    o.version++;
+    st.version++;
   }
 
   addBias(x: Tensor, bias: Weight, n: number): void {
@@ -447,7 +493,7 @@ export class WasmBackend implements Backend {
     const idx = this.#indices.get(n * 8);
     this.#mem.i32.set(at.slot.subarray(0, n), idx / 4);
     this.#mem.i32.set(at.pos.subarray(0, n), idx / 4 + n);
-    const stride = c.spec.ctx * 4;
+    const stride = nHeads * c.spec.ctx * 4; // a thread's scores: f32 [nHeads][ctx]
     const scores = this.#scores.get(this.threads * stride);
     const { layers, ctx, kvDim } = c.spec;
     this.#job(

@@ -25,6 +25,7 @@
  * await backend.read(x); // Float32Array [2, 4, 6, 8]
  * ```
  */
+import { copyOut } from "../read_into.ts";
 import type {
   AttentionShape,
   Backend,
@@ -244,14 +245,16 @@ class GpuBackend implements WebGpuBackend {
     this.rec.upload(g.buf.buffer, offset * 4, data);
   }
 
-  async read(t: Tensor, length = t.length): Promise<Float32Array> {
+  async read(t: Tensor, length = t.length, into?: Float32Array): Promise<Float32Array> {
     this.live();
     const g = asTensor(t);
     if (!Number.isSafeInteger(length) || length < 0 || length > g.length) {
       throw new WebGpuError("bad_input", `cannot read ${length} values of a tensor of ${g.length}`);
     }
-    if (length === 0) return new Float32Array(0);
-    return new Float32Array(await this.rec.readBytes(g.buf.buffer, length * 4));
+    const values = length === 0
+      ? new Float32Array(0)
+      : new Float32Array(await this.rec.readBytes(g.buf.buffer, length * 4));
+    return into ? copyOut(values, into) : values; // already a fresh array
   }
 
   createKvCache(spec: KvCacheSpec): KvCache {

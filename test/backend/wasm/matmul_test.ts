@@ -1,6 +1,8 @@
 /**
  * Matrix products of the wasm backend: within the int8-activation error bound of the exact product for
- * each weight type, and bit-identical across batches, paths (relaxed / simd128) and thread counts.
+ * each weight type, and bit-identical across batches and thread counts, and for the integer loops across
+ * paths (relaxed / simd128); F32 products multiply-add fused on the relaxed path, so there each path is
+ * checked on its own.
  */
 import assert from "node:assert/strict";
 import { createWasmBackend, relaxedSimdSupported } from "../../../src/backend/wasm/mod.ts";
@@ -54,11 +56,27 @@ Deno.test("quantised matmul stays within the int8 activation-rounding bound of t
   }
 });
 
-Deno.test("F32 and F16 matmul match the exact product to f32 rounding", async () => {
-  const b = await createWasmBackend({ threads: 2 });
-  try {
+/** Both float paths where the engine has relaxed SIMD (F32 multiplies with FMA there), else simd128. */
+async function floatPathBackends(threads: number): Promise<WasmBackend[]> {
+  const plain = await createWasmBackend({ threads, relaxed: false });
+  return relaxedSimdSupported() ? [plain, await createWasmBackend({ threads })] : [plain];
+}
+
+Deno.test("F32 and F16 matmul match the exact product to f32 rounding on both paths", async () => {
+  for (const b of await floatPathBackends(2)) {
+    try {
+      await floatProductsMatchExact(b);
+    } finally {
+      b.dispose();
+    }
+  }
+});
+
+async function floatProductsMatchExact(b: WasmBackend): Promise<void> {
+  {
     for (const type of [GgmlType.F32, GgmlType.F16]) {
-      for (const [rows, cols, n] of [[37, 512, 5], [5, 7, 3], [9, 13, 4]]) {
+      // [100, 300, 8]: row ranges cut in three parts plus a short tile, token tiles of 3, 3 and 2
+      for (const [rows, cols, n] of [[37, 512, 5], [5, 7, 3], [9, 13, 4], [100, 300, 8], [2, 9, 1]]) {
         const seed = freshSeed();
         const { actual, w, xs } = await product(b, type, rows, cols, n, seed);
         const expected = exactProduct(w, xs, rows, cols, n);
@@ -70,13 +88,16 @@ Deno.test("F32 and F16 matmul match the exact product to f32 rounding", async ()
             bound[t * rows + r] = magnitude * 2 ** -20 + 1e-30;
           }
         }
-        assertWithin(actual, expected, bound, `${GgmlType[type]} [${rows}x${cols}] n=${n} seed ${seed}`);
+        assertWithin(
+          actual,
+          expected,
+          bound,
+          `${b.description} ${GgmlType[type]} [${rows}x${cols}] n=${n} seed ${seed}`,
+        );
       }
     }
-  } finally {
-    b.dispose();
   }
-});
+}
 
 Deno.test("odd shapes: one block, block counts not a multiple of four, one row", async () => {
   const b = await createWasmBackend({ threads: 2 });
@@ -112,20 +133,27 @@ Deno.test("odd shapes: one block, block counts not a multiple of four, one row",
 });
 
 Deno.test("a token's product has the same bits alone and inside a batch", async () => {
-  const b = await createWasmBackend({ threads: 2 });
+  const [plain, ...relaxed] = await floatPathBackends(2);
+  await sameBitsAloneAndInBatch(plain, ALL_TYPES);
+  // the relaxed path's F32 tiles (FMA) are other code: the same property, checked on its own
+  if (relaxed.length > 0) await sameBitsAloneAndInBatch(relaxed[0], ALL_TYPES);
+});
+
+async function sameBitsAloneAndInBatch(b: WasmBackend, types: readonly GgmlType[]): Promise<void> {
   try {
-    // n = 9 and 11 put tokens in every tile size of the float kernels (6, 4, 2, 1) and of the quantised
-    // ones (4, 1); 527 columns (float only) add the 4-column and scalar tails.
-    const cases = [
-      ...ALL_TYPES.map((type) => ({ type, cols: 512, n: 9 })),
-      ...ALL_TYPES.map((type) => ({ type, cols: 512, n: 11 })),
+    // n = 9 and 11 put tokens in every tile size of the F16 kernel (6, 4, 2, 1), the F32 one (3, 2, 1)
+    // and the quantised ones (4, 1); 527 and 530 columns (float only) add the 4-column and scalar tails;
+    // 100 rows cut the F32 row ranges into three parts of several rows (one thread alone, two in a batch).
+    const cases: { type: GgmlType; cols: number; n: number; rows?: number }[] = [
+      ...types.map((type) => ({ type, cols: 512, n: 9 })),
+      ...types.map((type) => ({ type, cols: 512, n: 11 })),
       { type: GgmlType.F16, cols: 527, n: 11 },
       { type: GgmlType.F32, cols: 527, n: 11 },
+      { type: GgmlType.F32, cols: 530, n: 8, rows: 100 },
     ];
-    for (const { type, cols, n } of cases) {
+    for (const { type, cols, n, rows = 19 } of cases) {
       const seed = freshSeed();
       const rng = createInputRng(seed);
-      const rows = 19;
       const { weight } = matrixOf(b, type, rows, cols, normals(rng, rows * cols, 0.05));
       const xs = normals(rng, n * cols);
       const batch = b.alloc(n * rows);
@@ -137,14 +165,14 @@ Deno.test("a token's product has the same bits alone and inside a batch", async 
         assertSameBits(
           await b.read(single),
           all.slice(t * rows, (t + 1) * rows),
-          `${GgmlType[type]} [${rows}x${cols}] n=${n} token ${t} seed ${seed}`,
+          `${b.description} ${GgmlType[type]} [${rows}x${cols}] n=${n} token ${t} seed ${seed}`,
         );
       }
     }
   } finally {
     b.dispose();
   }
-});
+}
 
 Deno.test({
   name: "relaxed-SIMD and simd128 integer paths give identical bits",

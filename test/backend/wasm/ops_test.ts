@@ -9,7 +9,7 @@ import { createReferenceBackend } from "../../../src/backend/reference/reference
 import { createWasmBackend } from "../../../src/backend/wasm/mod.ts";
 import { GgmlType, quantize } from "../../../src/quant/mod.ts";
 import { firstMismatch } from "../conformance.ts";
-import { assertSameBits, createInputRng, freshSeed, normals, tensorOf } from "./helpers.ts";
+import { assertSameBits, createInputRng, freshSeed, matrixOf, normals, tensorOf } from "./helpers.ts";
 
 /** Runs `op` on a fresh reference backend and on a wasm backend with `threads`; returns both outputs. */
 async function both(
@@ -237,4 +237,50 @@ Deno.test("gatherRows copies the chosen rows exactly", async () => {
     return b.read(out);
   }, seed);
   assertSameBits(actual, expected, `seed ${seed}`);
+});
+
+Deno.test("gateUpSilu gives the bits of its two products and siluMul, fused (F32) or not", async () => {
+  for (const relaxed of [false, true]) {
+    const b = await createWasmBackend({ threads: 2, relaxed });
+    try {
+      // [100, 300]: F32 rows split over threads in three-part tiles, with scalar column tails
+      for (
+        const { type, rows, cols, n } of [
+          { type: GgmlType.F32, rows: 100, cols: 300, n: 8 },
+          { type: GgmlType.F32, rows: 7, cols: 12, n: 1 },
+          { type: GgmlType.Q8_0, rows: 40, cols: 64, n: 3 },
+        ]
+      ) {
+        const seed = freshSeed();
+        const rng = createInputRng(seed);
+        const gate = matrixOf(b, type, rows, cols, normals(rng, rows * cols, 0.1)).weight;
+        const up = matrixOf(b, type, rows, cols, normals(rng, rows * cols, 0.1)).weight;
+        const x = tensorOf(b, normals(rng, n * cols));
+        const [fused, scratch, g, u] = [1, 2, 3, 4].map(() => b.alloc(n * rows));
+        b.gateUpSilu(fused, gate, up, x, n, scratch);
+        b.matmul(g, gate, x, n);
+        b.matmul(u, up, x, n);
+        b.siluMul(g, g, u, n * rows);
+        assertSameBits(
+          await b.read(fused),
+          await b.read(g),
+          `${b.description} ${GgmlType[type]} [${rows}x${cols}] n=${n} seed ${seed}`,
+        );
+      }
+      assert.throws(
+        () =>
+          b.gateUpSilu(
+            b.alloc(8),
+            b.uploadWeight({ name: "g", type: GgmlType.F32, dims: [4, 2] }, new Uint8Array(32)),
+            b.uploadWeight({ name: "u", type: GgmlType.F32, dims: [2, 4] }, new Uint8Array(32)),
+            b.alloc(8),
+            1,
+            b.alloc(8),
+          ),
+        /differ in shape/,
+      );
+    } finally {
+      b.dispose();
+    }
+  }
 });
