@@ -10,16 +10,19 @@
  *   failover          a 3-stage stream whose middle process is killed (SIGKILL) mid-stream: time from
  *                     the kill to the replayed stream's next token, against the normal token gap;
  *   cluster figures   (pipeline_cluster.ts) single stream on the planner's pick vs the fastest node,
- *                     8 streams on 2 pinned cores vs 1, 2 replicas vs 1 node, and a heterogeneous
- *                     cluster's planned split vs the best split by brute force.
+ *                     and a heterogeneous cluster's planned split vs the best split by brute force;
+ *   aggregate         (pipeline_aggregate.ts) one core's step cost F + r·n, then 8 streams on 2 pinned
+ *                     cores (a 2-stage split, 2 replicas) vs 1, on each --aggregate-model.
  *
  *   deno task bench:pipeline [--model FILE] [--backend reference|wasm|auto] [--tokens 64] [--reps 3]
- *                            [--skip-cluster]
+ *                            [--skip-cluster] [--aggregate-model FILE]...
  *
  * Without --model it runs twice: on stories260K (real, tiny: hop costs dominate) and on a synthetic
  * llama of stories15M's shape with a 512-token vocabulary (dim 288, 6 layers: compute dominates),
- * written to bench/out/ on first run; the cluster figures run on the synthetic model (or --model).
- * The same script serves the stage processes (`--stage`, with `--threads` for the wasm backend).
+ * written to bench/out/ on first run; the cluster figures run on the synthetic model (or --model), the
+ * aggregate ones on it and on a synthetic Q8_0 512×8 (compute-bound batched decode; see SYNTHETIC).
+ * The same script serves the stage processes (`--stage`, with `--threads` for the wasm backend) and
+ * the pinned probes (`--solo`, `--step-cost`).
  *
  * @module
  */
@@ -35,7 +38,9 @@ import type { LayerRange } from "../src/model/model_weights.ts";
 import { writeSyntheticModel } from "../src/model/synthetic_model.ts";
 import { GgmlType } from "../src/quant/ggml_type.ts";
 import { Tokenizer } from "../src/tokenizer/mod.ts";
+import { benchAggregate, STREAMS } from "./pipeline_aggregate.ts";
 import { benchCluster } from "./pipeline_cluster.ts";
+import { stepCostMs } from "./pipeline_step_cost.ts";
 import { median, StageProcess } from "./pipeline_stage_process.ts";
 
 const OUT_DIR = new URL("./out/", import.meta.url).pathname;
@@ -44,6 +49,10 @@ const KEY = btoa(String.fromCharCode(...Array.from({ length: 32 }, (_, i) => 255
 const PROMPT = [1, 403, 407, 261, 378];
 /** Context of the benchmark's sequences, tokens. */
 const CTX = 512;
+/** Largest batch of the step-cost probe: the aggregate figures' stream count. */
+const STEP_COST_ROWS = STREAMS;
+/** Decode steps per batch size of the step-cost probe (positions 0..n-1). */
+const STEP_COST_STEPS = 64;
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -58,6 +67,8 @@ const { values } = parseArgs({
     reps: { type: "string", default: "3" },
     threads: { type: "string" },
     "skip-cluster": { type: "boolean", default: false },
+    "step-cost": { type: "boolean", default: false },
+    "aggregate-model": { type: "string", multiple: true, default: [] },
   },
 });
 const BACKEND = values.backend as BackendChoice;
@@ -91,16 +102,37 @@ async function serveStages(): Promise<void> {
   console.log(JSON.stringify({ ready: servers.map((s) => s.address) }));
 }
 
-async function syntheticModel(): Promise<string> {
-  const path = `${OUT_DIR}pipeline-288x6-v512-f32.gguf`;
+/** Synthetic llamas of the benchmark, vocabulary from stories260K (512 tokens), written once to bench/out/. */
+const SYNTHETIC = {
+  /** stories15M's shape in F32: the latency figures and the F32 aggregate line (memory-bound steps) */
+  f32: { dim: 288, layers: 6, heads: 6, ffn: 768, type: GgmlType.F32, tag: "f32" },
+  /**
+   * A wider Q8_0 model for the aggregate lines: the wasm int8 products are compute-bound, so one core's
+   * batched step grows with every row (F ≪ r, measured and printed), the regime the 1.7×/1.8× targets
+   * assume; and large enough (≈ 3 ms per row on one core) that per-token frame and entry costs are small
+   * next to a step, as they are for any real model.
+   */
+  q8: { dim: 512, layers: 8, heads: 8, ffn: 1376, type: GgmlType.Q8_0, tag: "q8_0" },
+} as const;
+
+async function syntheticModel(which: keyof typeof SYNTHETIC = "f32"): Promise<string> {
+  const m = SYNTHETIC[which];
+  const path = `${OUT_DIR}pipeline-${m.dim}x${m.layers}-v512-${m.tag}.gguf`;
   try {
     await Deno.stat(path);
   } catch {
     await Deno.mkdir(OUT_DIR, { recursive: true });
     const vocab = await openGguf(STORIES);
     try {
-      const spec = { arch: "llama", dim: 288, layers: 6, heads: 6, kvHeads: 6, ffn: 768, ctx: CTX } as const;
-      await writeSyntheticModel({ ...spec, type: GgmlType.F32, seed: 1 }, vocab, path);
+      const spec = {
+        arch: "llama" as const,
+        dim: m.dim,
+        layers: m.layers,
+        heads: m.heads,
+        kvHeads: m.heads,
+        ffn: m.ffn,
+      };
+      await writeSyntheticModel({ ...spec, ctx: CTX, type: m.type, seed: 1 }, vocab, path);
     } finally {
       vocab.close();
     }
@@ -265,8 +297,25 @@ async function main(): Promise<void> {
   if (!values["skip-cluster"]) {
     // the cluster figures need compute to dominate: the synthetic model unless one is named
     const path = values.model ?? await syntheticModel();
-    await benchCluster({ path, key: KEY, prompt: PROMPT, ctx: CTX, tokens, reps });
+    const common = { key: KEY, prompt: PROMPT, ctx: CTX, tokens, reps };
+    await benchCluster({ path, ...common });
+    const aggregate = values["aggregate-model"].length > 0
+      ? values["aggregate-model"]
+      : values.model
+      ? [values.model]
+      : [await syntheticModel("f32"), await syntheticModel("q8")];
+    for (const m of aggregate) await benchAggregate({ path: m, ...common });
   }
+}
+
+/** Step-cost mode (`--step-cost`, run pinned by the aggregate figures): prints `{"1": ms, "4": ms, "8": ms}`. */
+async function stepCost(): Promise<void> {
+  const backend = await createBackend(BACKEND, {
+    threads: values.threads === undefined ? undefined : Number(values.threads),
+  });
+  const model = await loadModel(values.model!, backend, { ctx: CTX, slots: STEP_COST_ROWS });
+  console.log(JSON.stringify(await stepCostMs(model, [1, 4, STEP_COST_ROWS], STEP_COST_STEPS)));
+  model.close();
 }
 
 /**
@@ -292,5 +341,6 @@ async function solo(): Promise<void> {
 }
 
 if (values.stage) await serveStages();
+else if (values["step-cost"]) await stepCost();
 else if (values.solo) await solo();
 else await main();

@@ -5,10 +5,8 @@
  *   (a) single stream   the replica the planner picks (plan_cluster over three nodes that each hold the
  *                       model: two wasm nodes, one reference node), through an entry in another process,
  *                       vs the fastest node running the model alone in-process, pinned to its CPU;
- *   (b) 2 nodes         8 streams through a 2-stage split over two processes pinned to one core each
- *                       (`taskset -c 0`, `-c 1`) vs the whole model on one process pinned to one core;
- *   (c) 2 replicas      8 streams sent to one entry that routes each to the replica with the lowest
- *                       expected time to finish (route_request.ts with the engine's live load) vs one node;
+ *   (b), (c)            8 streams on two pinned cores vs one: pipeline_aggregate.ts, run on its own
+ *                       models (a quantised one, where batched decode is compute-bound);
  *   (d) heterogeneous   a wasm node and a reference (plain TS) node that cannot hold the model alone:
  *                       the planner's split vs the best split by brute force (every feasible split point
  *                       in both orders, each measured).
@@ -190,28 +188,6 @@ export async function benchCluster(o: ClusterBenchOptions): Promise<void> {
         `[${describe(planA)}] through an entry in another process vs the fastest node (${fastest}) alone ` +
         `${alone.toFixed(1)} tokens/s (in-process, same backend and CPU): ` +
         `${(planned / alone).toFixed(3)}× (target ≥ 0.95×)`,
-    );
-
-    // (b) and (c): 8 streams on one node vs a 2-stage split over two cores vs two replicas
-    const half = Math.floor(L / 2);
-    const planC = planCluster({ epoch: 1, members: [member("a", sa), member("b", sb)], model: cost });
-    const [one, split, replicas] = await best([
-      () => aggregate(fixed([["a", 0, L]])),
-      () => aggregate(fixed([["a", 0, half], ["b", half, L]])),
-      () => aggregate((engine) => routeOfPlan(planC, engine.load())),
-    ]);
-    console.log(
-      `(b) ${STREAMS} streams, 2 nodes × 1 core (a 0-${half} → b ${half}-${L}): ${
-        split.toFixed(1)
-      } tokens/s ` +
-        `vs 1 node × 1 core ${one.toFixed(1)} tokens/s: ${(split / one).toFixed(3)}× (target ≥ 1.7×)`,
-    );
-    console.log(
-      `(c) ${STREAMS} streams to one entry, 2 single-node replicas [${describe(planC)}]: ` +
-        `${replicas.toFixed(1)} tokens/s vs 1 node ${one.toFixed(1)} tokens/s: ${
-          (replicas / one).toFixed(3)
-        }× ` +
-        `(target ≥ 1.8×)`,
     );
 
     // (d) heterogeneous: a (wasm) + c (reference), neither holding the whole model

@@ -74,6 +74,11 @@ export class StageProcess {
     })();
   }
 
+  /** The child's process id (for {@link procTimes}). */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   kill(): void {
     try {
       this.#child.kill("SIGKILL");
@@ -95,19 +100,42 @@ export async function soloTokensPerSec(
   model: string,
   options: StageProcessOptions & { readonly tokens: number; readonly reps: number },
 ): Promise<number> {
-  const args = [
-    "run",
-    "-A",
-    SCRIPT,
+  const out = await runChild(model, options, [
     "--solo",
-    "--model",
-    model,
-    "--backend",
-    options.backend,
     "--tokens",
     String(options.tokens),
     "--reps",
     String(options.reps),
+  ]);
+  return (out as { tokensPerSec: number }).tokensPerSec;
+}
+
+/**
+ * One node's decode step at 1, 4 and 8 rows (`pipeline.ts --step-cost`, pipeline_step_cost.ts) in a
+ * child process pinned like a stage process: median ms by batch size.
+ */
+export async function stepCostInProcess(
+  model: string,
+  options: StageProcessOptions,
+): Promise<Record<number, number>> {
+  return await runChild(model, options, ["--step-cost"]) as Record<number, number>;
+}
+
+/** Runs `pipeline.ts` in a (pinned) child and parses the JSON line it prints. */
+async function runChild(
+  model: string,
+  options: StageProcessOptions,
+  mode: readonly string[],
+): Promise<unknown> {
+  const args = [
+    "run",
+    "-A",
+    SCRIPT,
+    ...mode,
+    "--model",
+    model,
+    "--backend",
+    options.backend,
     ...(options.threads !== undefined ? ["--threads", String(options.threads)] : []),
   ];
   const pinned = options.cpu !== undefined;
@@ -117,8 +145,52 @@ export async function soloTokensPerSec(
     stderr: "inherit",
   }).output();
   const line = new TextDecoder().decode(stdout).split("\n").find((l) => l.startsWith("{"));
-  if (!success || !line) throw new Error("the solo process failed");
-  return (JSON.parse(line) as { tokensPerSec: number }).tokensPerSec;
+  if (!success || !line) throw new Error(`the ${mode[0]} process failed`);
+  return JSON.parse(line);
+}
+
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU times of one process so far, ms; NaN where /proc could not be read. */
+export interface ProcTimes {
+  /** user + system time of all its threads */
+  readonly cpuMs: number;
+  /** its main thread on a CPU (/proc/PID/schedstat) */
+  readonly runMs: number;
+  /** its main thread runnable but waiting for a CPU: the time other processes held its core */
+  readonly waitMs: number;
+}
+
+/**
+ * CPU times of processes `pids` from /proc/PID/stat and /proc/PID/schedstat, read by `head` (Deno
+ * reads /proc only with --allow-all; the benchmark task has --allow-run). NaN fields where unreadable.
+ */
+export async function procTimes(pids: readonly number[]): Promise<ProcTimes[]> {
+  const files = pids.flatMap((pid) => [`/proc/${pid}/stat`, `/proc/${pid}/schedstat`]);
+  let text = "";
+  try {
+    text = new TextDecoder().decode(
+      (await new Deno.Command("head", { args: ["-n", "1", ...files] }).output()).stdout,
+    );
+  } catch { /* no head: NaN below */ }
+  // "==> /proc/PID/stat <==\nLINE\n\n==> ..." : each file's line after its header
+  const lines = new Map<string, string>();
+  for (const part of text.split("==> ").slice(1)) {
+    const [header, line = ""] = part.split("\n");
+    lines.set(header.replace(/ <==$/, ""), line);
+  }
+  return pids.map((pid) => {
+    const stat = lines.get(`/proc/${pid}/stat`);
+    const sched = lines.get(`/proc/${pid}/schedstat`)?.split(" ").map(Number);
+    // fields after the parenthesised command name: utime is the 14th field, stime the 15th
+    const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return {
+      cpuMs: fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ : NaN,
+      runMs: sched ? sched[0] / 1e6 : NaN,
+      waitMs: sched ? sched[1] / 1e6 : NaN,
+    };
+  });
 }
 
 export function median(xs: readonly number[]): number {

@@ -17,103 +17,49 @@
  * occupy different stages at the same time and the pipeline stays full.
  *
  * Every frame is checked against the sequence it names (plan epoch, next position, context, vocabulary,
- * width) before its rows are queued; a violation ends that sequence with an ERROR to its entry, never
- * the stage. Socket I/O stays outside: the runner talks through {@link StageIo}.
+ * width; stage_input.ts) before its rows are queued; a violation ends that sequence with an ERROR to
+ * its entry, never the stage. Socket I/O stays outside: the runner talks through {@link StageIo}.
  *
  * @module
  */
 
-import type { Backend, KvCache } from "../../src/backend/backend.ts";
+import type { KvCache } from "../../src/backend/backend.ts";
 import { eventLoopTurn } from "../../src/engine/event_loop_turn.ts";
-import { createRng, type SamplingParams, validateSamplingParams } from "../../src/engine/sampler.ts";
 import { createWorkspace, type ForwardContext } from "../../src/model/forward.ts";
-import type { ModelConfig } from "../../src/model/model_config.ts";
 import type { ModelWeights } from "../../src/model/model_weights.ts";
 import {
   FORWARD_MAX_ROWS,
   type ForwardFrame,
-  type Frame,
   FrameType,
   type OpenFrame,
   type TokenFrame,
   WireErrorCode,
 } from "./frames.ts";
 import { PipelineConfigError } from "./pipeline_errors.ts";
+import { admitOpen, forwardInputProblem, rowsProblem, tokenInputProblem } from "./stage_input.ts";
+import {
+  DEFAULT_STAGE_MAX_BATCH,
+  DEFAULT_STAGE_SLOTS,
+  SEQUENCE_IDLE_TIMEOUT_MS,
+  STAGE_SPIN_WAIT_MS,
+  type StageIo,
+  type StageModel,
+  type StageRunnerOptions,
+  type StageStats,
+} from "./stage_io.ts";
 import {
   forwardFrames,
   microBatchItems,
   runBatch,
   sampleBatch,
-  type SamplerState,
+  sampledToken,
   type StageSequence,
   takeBatch,
   type WorkItem,
 } from "./stage_step.ts";
 
-/** Most rows in one step by default: a prefill chunk plus decode rows, run as matrix products. */
-export const DEFAULT_STAGE_MAX_BATCH = 64;
-/** Concurrent sequences (KV slots) of a stage by default. */
-export const DEFAULT_STAGE_SLOTS = 16;
 /** Cancelled sequence ids remembered, so a late OPEN or row for one is dropped instead of revived. */
 export const TOMBSTONE_LIMIT = 4096;
-/** A sequence without rows for this long is freed: its entry vanished without a CANCEL, ms. */
-export const SEQUENCE_IDLE_TIMEOUT_MS = 300_000;
-
-/** How the runner reaches its peers; the stage server implements it over connections. */
-export interface StageIo {
-  /** Sends to the entry that opened a sequence (its HELLO id); false when it is not connected. */
-  toEntry(replyTo: string, frame: Frame): boolean;
-  /** Sends to the stage at `address`, connecting on first use. */
-  toNext(address: string, frame: Frame): void;
-  /**
-   * Resolves when the frames sent so far have been sealed and written. The loop waits for it after
-   * each step: sealing runs on another thread and the write on this one, so on a node with one core a
-   * step started at once would hold a finished group's frames back for a whole step.
-   */
-  flushed?(): Promise<void>;
-  log(message: string): void;
-}
-
-/** The model share a stage runs. */
-export interface StageModel {
-  readonly backend: Backend;
-  readonly cfg: ModelConfig;
-  /** the stage's layer range, loaded (weights.range is the range) */
-  readonly weights: ModelWeights;
-}
-
-export interface StageRunnerOptions {
-  /** concurrent sequences; default DEFAULT_STAGE_SLOTS */
-  readonly slots?: number;
-  /** positions per sequence; default and maximum: the model's context */
-  readonly ctx?: number;
-  /** most rows per step; default DEFAULT_STAGE_MAX_BATCH */
-  readonly maxBatch?: number;
-  /** plan epochs accepted at start */
-  readonly epochs: Iterable<number>;
-  /** clock, ms (default performance.now) */
-  readonly now?: () => number;
-}
-
-/** Gauges and counters of a stage. */
-export interface StageStats {
-  readonly sequences: number;
-  readonly slots: number;
-  readonly freeSlots: number;
-  readonly queuedRows: number;
-  readonly steps: number;
-  readonly rows: number;
-  readonly tokensSampled: number;
-  readonly forwardFrames: number;
-  /** input for a sequence this stage does not hold (dropped) */
-  readonly unknownSequence: number;
-  /** frames refused for a plan epoch this stage does not serve */
-  readonly epochMismatches: number;
-  /** sequences ended by bad input, a full stage, a lost next hop or a step failure */
-  readonly refused: number;
-  /** sequences freed after SEQUENCE_IDLE_TIMEOUT_MS without rows */
-  readonly idleFreed: number;
-}
 
 /** Runs one layer range for many sequences. See the module doc. */
 export class StageRunner {
@@ -128,6 +74,9 @@ export class StageRunner {
   readonly #tombstoneOrder: number[] = [];
   readonly #queue: WorkItem[] = [];
   readonly #now: () => number;
+  readonly #spinWaitMs: number;
+  /** work items of the last step (see #awaitRows) */
+  #lastBatchItems = 0;
   #running = false;
   #closed = false;
   #idle: Promise<void> = Promise.resolve();
@@ -140,6 +89,7 @@ export class StageRunner {
     epochMismatches: 0,
     refused: 0,
     idleFreed: 0,
+    spinWaits: 0,
   };
 
   constructor(readonly model: StageModel, private readonly io: StageIo, options: StageRunnerOptions) {
@@ -147,6 +97,7 @@ export class StageRunner {
     this.ctx = Math.min(options.ctx ?? cfg.ctx, cfg.ctx);
     this.maxBatch = Math.min(options.maxBatch ?? DEFAULT_STAGE_MAX_BATCH, FORWARD_MAX_ROWS);
     this.slots = options.slots ?? DEFAULT_STAGE_SLOTS;
+    this.#spinWaitMs = options.spinWaitMs ?? STAGE_SPIN_WAIT_MS;
     for (
       const [name, v] of [["slots", this.slots], ["ctx", this.ctx], ["maxBatch", this.maxBatch]] as const
     ) {
@@ -221,71 +172,35 @@ export class StageRunner {
       this.#counters.epochMismatches++;
       return reply(WireErrorCode.EpochMismatch, `plan epoch ${f.planEpoch} is not served here`);
     }
-    const me = f.route[f.hop];
-    const r = this.range;
-    if (me.start !== r.start || me.end !== r.end || me.embedding !== r.embedding || me.head !== r.head) {
-      return reply(
-        WireErrorCode.BadFrame,
-        `route hop ${f.hop} names layers ${me.start}..${me.end}, this stage holds ${r.start}..${r.end}`,
-      );
-    }
-    if (me.head !== (f.hop === f.route.length - 1)) {
-      return reply(WireErrorCode.BadFrame, `the stage with the head must end the route`);
-    }
-    let sampler: SamplerState | undefined;
-    if (me.head) {
-      const params: SamplingParams = { ...f.sampling };
-      try {
-        validateSamplingParams(params);
-      } catch (error) {
-        return reply(WireErrorCode.BadFrame, (error as Error).message);
-      }
-      const rng = createRng(f.sampling.seed);
-      // a replayed sequence continues its random stream where the dead route left it
-      for (let i = 0; i < f.drawsDone; i++) rng.nextFloat();
-      sampler = { params, rng, history: Array.from(f.history) };
-    }
+    const opened = admitOpen(f, this.range);
+    if ("code" in opened) return reply(opened.code, opened.message);
     const old = this.#sequences.get(f.seqId);
     if (old) this.#free(old);
     const slot = this.#freeSlots.pop();
     if (slot === undefined) {
       return reply(WireErrorCode.Overloaded, `all ${this.slots} KV slots of this stage are in use`);
     }
-    const next = me.head ? undefined : f.route[f.hop + 1].address;
     this.#sequences.set(f.seqId, {
+      ...opened,
       seqId: f.seqId,
       epoch: f.planEpoch,
       slot,
       replyTo: f.replyTo,
-      next,
       wireDtype: f.wireDtype,
       routeStages: f.route.length,
-      feedUntil: me.head ? f.feedUntil ?? 0 : 0,
-      first: me.head && f.route.length > 1 ? f.route[0].address : undefined,
-      sampler,
       queuedTo: 0,
       lastActive: this.#now(),
       ended: false,
     });
-    if (next) this.io.toNext(next, { ...f, hop: f.hop + 1 });
+    if (opened.next) this.io.toNext(opened.next, { ...f, hop: f.hop + 1 });
   }
 
   /** Prompt chunks and decode tokens (first stage). */
   tokens(f: TokenFrame): void {
     const s = this.#sequenceFor(f.seqId, f.planEpoch);
     if (!s) return;
-    if (!this.range.embedding) {
-      return this.#refuse(s, WireErrorCode.BadFrame, "TOKEN input at a stage without the embedding");
-    }
-    for (const t of f.tokens) {
-      if (t >= this.model.cfg.vocab) {
-        return this.#refuse(
-          s,
-          WireErrorCode.BadFrame,
-          `token id ${t} outside the vocabulary of ${this.model.cfg.vocab}`,
-        );
-      }
-    }
+    const problem = tokenInputProblem(f.tokens, this.range, this.model.cfg.vocab);
+    if (problem) return this.#refuse(s, problem.code, problem.message);
     if (!this.#placeRows(s, f.position, f.tokens.length)) return;
     this.#enqueue({
       seq: s,
@@ -305,25 +220,12 @@ export class StageRunner {
       row += seg.rows;
       const s = this.#sequenceFor(seg.seqId, f.planEpoch);
       if (!s) continue;
-      if (this.range.embedding) {
-        this.#refuse(s, WireErrorCode.BadFrame, "FORWARD input at the first stage");
-        continue;
-      }
-      if (f.dim !== this.model.cfg.dim) {
-        this.#refuse(
-          s,
-          WireErrorCode.BadFrame,
-          `hidden width ${f.dim}, the model's is ${this.model.cfg.dim}`,
-        );
+      const problem = forwardInputProblem(f, from, seg.rows, this.range, this.model.cfg.dim);
+      if (problem) {
+        this.#refuse(s, problem.code, problem.message);
         continue;
       }
       const start = f.positions[from];
-      let consecutive = true;
-      for (let i = 1; i < seg.rows; i++) if (f.positions[from + i] !== start + i) consecutive = false;
-      if (!consecutive) {
-        this.#refuse(s, WireErrorCode.BadFrame, `segment positions are not consecutive from ${start}`);
-        continue;
-      }
       if (!this.#placeRows(s, start, seg.rows)) continue;
       this.#enqueue({
         seq: s,
@@ -393,16 +295,9 @@ export class StageRunner {
 
   /** Checks that rows [start, start + n) continue the sequence and fit its context. */
   #placeRows(s: StageSequence, start: number, n: number): boolean {
-    if (start !== s.queuedTo) {
-      this.#refuse(s, WireErrorCode.BadFrame, `rows start at position ${start}, expected ${s.queuedTo}`);
-      return false;
-    }
-    if (start + n > this.ctx) {
-      this.#refuse(
-        s,
-        WireErrorCode.BadFrame,
-        `position ${start + n - 1} is past the stage context of ${this.ctx}`,
-      );
+    const problem = rowsProblem(start, n, s.queuedTo, this.ctx);
+    if (problem) {
+      this.#refuse(s, problem.code, problem.message);
       return false;
     }
     s.queuedTo = start + n;
@@ -420,9 +315,11 @@ export class StageRunner {
 
   async #loop(): Promise<void> {
     try {
-      while (this.#queue.length > 0 && !this.#closed) {
+      while (!this.#closed && (this.#queue.length > 0 || await this.#awaitRows())) {
         const cap = microBatchItems(this.#sequences.values());
-        await this.#step(takeBatch(this.#queue, this.maxBatch, this.model.cfg.dim, cap));
+        const batch = takeBatch(this.#queue, this.maxBatch, this.model.cfg.dim, cap);
+        this.#lastBatchItems = batch.length;
+        await this.#step(batch);
         await this.io.flushed?.();
         // let the sockets deliver the rows that arrived during the step, so the next step batches them
         await eventLoopTurn();
@@ -430,6 +327,24 @@ export class StageRunner {
     } finally {
       this.#running = false;
     }
+  }
+
+  /**
+   * The queue ran dry while more sequences of multi-stage routes are here than the step just ran: the
+   * others are another micro-batch travelling the ring, due within about a step, so poll the sockets
+   * for up to spinWaitMs instead of sleeping (see STAGE_SPIN_WAIT_MS). A lone group (one stream) is a
+   * whole round trip away: sleep, leaving the core to the stages that have work. True when rows came.
+   * Real time bounds the spin (it bounds CPU burnt), not the injected clock.
+   */
+  async #awaitRows(): Promise<boolean> {
+    if (this.#spinWaitMs <= 0) return false;
+    let piped = 0;
+    for (const s of this.#sequences.values()) if (s.routeStages > 1) piped++;
+    if (piped <= this.#lastBatchItems) return false;
+    const until = performance.now() + this.#spinWaitMs;
+    while (this.#queue.length === 0 && !this.#closed && performance.now() < until) await eventLoopTurn();
+    if (this.#queue.length > 0) this.#counters.spinWaits++;
+    return this.#queue.length > 0;
   }
 
   async #step(batch: WorkItem[]): Promise<void> {
@@ -453,22 +368,12 @@ export class StageRunner {
           continue;
         }
         this.#counters.tokensSampled++;
-        const position = w.start + w.rows;
-        const token: TokenFrame = {
-          type: FrameType.Token,
-          seqId: s.seqId,
-          planEpoch: s.epoch,
-          chunk: w.chunk,
-          position,
-          tokens: Int32Array.of(outcome.token),
-          sample: true,
-          reset: false,
-        };
+        const token = sampledToken(w, outcome.token);
         if (!this.io.toEntry(s.replyTo, token)) {
           this.cancel(s.seqId); // the entry is gone: nobody will read this sequence
           continue;
         }
-        if (position >= s.feedUntil) continue;
+        if (token.position >= s.feedUntil) continue;
         // the next decode input goes straight to the first stage (OPEN feedUntil): here, or over the wire
         const next: TokenFrame = { ...token, chunk: 0 };
         if (s.first === undefined) this.tokens(next);

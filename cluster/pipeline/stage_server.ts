@@ -1,7 +1,8 @@
 /**
  * A pipeline stage on a TCP port: accepts authenticated connections (entries and the previous stage),
  * holds one layer range of one model (read by range from a local GGUF), runs incoming rows through a
- * {@link StageRunner}, and keeps one persistent connection per next stage.
+ * {@link StageRunner} (stage_runner.ts), and keeps one persistent connection per next stage
+ * (next_hops.ts). Its options and counters are in stage_server_options.ts.
  *
  * Connections that fail the handshake (no cluster key, wrong key, old version, garbage) are refused,
  * counted and logged; malformed frames on an authenticated connection are counted and dropped. When the
@@ -32,11 +33,9 @@
  * @module
  */
 
-import type { Backend } from "../../src/backend/backend.ts";
 import { type GgufFile, openGguf } from "../../src/gguf/mod.ts";
 import { modelConfigFromGguf } from "../../src/model/model_config.ts";
 import { type LayerRange, loadModelWeights } from "../../src/model/model_weights.ts";
-import type { Keyring } from "../gossip/keyring.ts";
 import { type Frame, FrameType } from "./frames.ts";
 import {
   answerFetch,
@@ -47,65 +46,18 @@ import {
 } from "./peer_weights.ts";
 import { PipelineConnection } from "./pipeline_connection.ts";
 import { HandshakeError, PipelineConfigError } from "./pipeline_errors.ts";
-import { DRAIN_POLL_MS, StageRanges } from "./stage_ranges.ts";
-import { type StageModel, StageRunner, type StageStats } from "./stage_runner.ts";
-
-/** How often idle sequences are looked for, ms. */
-export const IDLE_SWEEP_INTERVAL_MS = 10_000;
-/** How often closeWhenIdle checks for the last sequence ending, ms. */
-export const IDLE_CLOSE_POLL_MS = DRAIN_POLL_MS;
-/** Most connections being handshaken at once; more are closed at accept, so a flood cannot pile up. */
-export const MAX_PENDING_HANDSHAKES = 64;
-
-/** Everything a stage needs; see each field. */
-export interface StageServerOptions {
-  /** our node id (gossip name), sent in HELLO */
-  readonly nodeId: string;
-  /** a local GGUF path, or an open file (not closed by the server) */
-  readonly model: string | GgufFile;
-  /** the layers this node runs */
-  readonly range: LayerRange;
-  readonly backend: Backend;
-  /** cluster keys; absent = an unkeyed cluster (peers with a key are refused, and vice versa) */
-  readonly keyring?: Keyring;
-  /** cluster label bound into the handshake ("" by default) */
-  readonly label?: string;
-  /** interface to bind; default "127.0.0.1" (use "0.0.0.0" across hosts) */
-  readonly hostname?: string;
-  /** TCP port (`--pipeline-port`); default 0: any free port */
-  readonly port?: number;
-  /** host peers should dial when `hostname` is a wildcard; default `hostname` */
-  readonly advertiseHost?: string;
-  /** plan epochs served from the start; more with acceptEpoch() */
-  readonly epochs: readonly number[];
-  /** concurrent sequences (KV slots); default DEFAULT_STAGE_SLOTS */
-  readonly slots?: number;
-  /** positions per sequence; default: the model's context */
-  readonly ctx?: number;
-  /** most rows per step; default DEFAULT_STAGE_MAX_BATCH */
-  readonly maxBatch?: number;
-  /** one line per notable event (refused peer, lost next hop); default: none */
-  readonly log?: (line: string) => void;
-}
-
-/** Stage counters plus the connection-level ones. */
-export interface StageServerStats extends StageStats {
-  readonly connections: number;
-  /** connections refused at the handshake (no key, wrong key, version, garbage) */
-  readonly refusedPeers: number;
-  /** malformed frames dropped on authenticated connections */
-  readonly badFrames: number;
-  /** exceptions raised while handling a frame (a bug, never a crash: counted and dropped) */
-  readonly handlerErrors: number;
-  /** sequences still finishing on ranges of older plans (see setRange) */
-  readonly drainingSequences: number;
-}
-
-interface NextHop {
-  conn?: PipelineConnection;
-  /** frames sent while connecting, in order */
-  queue: Frame[];
-}
+import { NextHops } from "./next_hops.ts";
+import { checkRange } from "./stage_input.ts";
+import { StageRanges } from "./stage_ranges.ts";
+import type { StageModel } from "./stage_io.ts";
+import { StageRunner } from "./stage_runner.ts";
+import {
+  IDLE_CLOSE_POLL_MS,
+  IDLE_SWEEP_INTERVAL_MS,
+  MAX_PENDING_HANDSHAKES,
+  type StageServerOptions,
+  type StageServerStats,
+} from "./stage_server_options.ts";
 
 /** A running stage. Create with {@link StageServer.start}. */
 export class StageServer {
@@ -125,7 +77,8 @@ export class StageServer {
   /** authenticated inbound connections by peer id (the entry's reply id, or a previous stage) */
   readonly #peers = new Map<string, PipelineConnection>();
   readonly #connections = new Set<PipelineConnection>();
-  readonly #next = new Map<string, NextHop>();
+  /** connections to next stages (and, from a last stage that feeds tokens, to the first) */
+  readonly #next: NextHops;
   readonly #sweeper: ReturnType<typeof setInterval>;
   readonly #accepting: Promise<void>;
   /** TCP connections still in their handshake (closed at once when the server closes) */
@@ -150,6 +103,13 @@ export class StageServer {
     this.#sweeper = setInterval(() => {
       for (const r of this.#ranges.all()) r.sweepIdle();
     }, IDLE_SWEEP_INTERVAL_MS);
+    this.#next = new NextHops(() => this.#connectionOptions(), {
+      lost: (address, why) => {
+        this.#log(`next stage ${address} ${why}`);
+        for (const r of this.#ranges.all()) r.nextHopLost(address);
+      },
+      error: (frame) => this.#onFrame(frame),
+    });
     this.#accepting = this.#acceptLoop();
   }
 
@@ -315,8 +275,7 @@ export class StageServer {
     }
     await this.#accepting;
     for (const c of [...this.#connections]) c.close();
-    for (const hop of this.#next.values()) hop.conn?.close();
-    this.#next.clear();
+    this.#next.close();
     await this.#ranges.close();
     await Promise.all([...this.#connections].map((c) => c.closed));
     this.#ownedFile?.close();
@@ -404,54 +363,9 @@ export class StageServer {
 
   /** Every connection's queued frames written (a step's FORWARDs and TOKENs). */
   async #flushed(): Promise<void> {
-    const pending: Promise<void>[] = [];
+    const pending: Promise<void>[] = [this.#next.flushed()];
     for (const c of this.#peers.values()) pending.push(c.flushed());
-    for (const hop of this.#next.values()) if (hop.conn) pending.push(hop.conn.flushed());
     await Promise.all(pending);
-  }
-
-  #toNext(address: string, frame: Frame): void {
-    if (this.#closed) return;
-    let hop = this.#next.get(address);
-    if (hop?.conn) {
-      if (hop.conn.send(frame)) return;
-    }
-    if (!hop || (hop.conn && hop.conn.isClosed)) {
-      hop = { queue: [] };
-      this.#next.set(address, hop);
-      this.#connectNext(address, hop);
-    }
-    hop.queue.push(frame);
-  }
-
-  async #connectNext(address: string, hop: NextHop): Promise<void> {
-    let conn: PipelineConnection;
-    try {
-      conn = await PipelineConnection.connect(address, this.#connectionOptions());
-    } catch (error) {
-      this.#log(`next stage ${address} unreachable: ${(error as Error).message}`);
-      if (this.#next.get(address) === hop) this.#next.delete(address);
-      for (const r of this.#ranges.all()) r.nextHopLost(address);
-      return;
-    }
-    if (this.#closed || this.#next.get(address) !== hop) {
-      conn.close();
-      return;
-    }
-    hop.conn = conn;
-    conn.start({
-      frame: (frame) => {
-        if (frame.type === FrameType.Error) this.#onFrame(frame);
-      },
-      closed: (reason) => {
-        if (this.#next.get(address) === hop) this.#next.delete(address);
-        if (!this.#closed) {
-          this.#log(`next stage ${address} lost: ${reason.message}`);
-          for (const r of this.#ranges.all()) r.nextHopLost(address);
-        }
-      },
-    });
-    for (const frame of hop.queue.splice(0)) conn.send(frame);
   }
 
   #connectionOptions() {
@@ -471,10 +385,16 @@ export class StageServer {
     const o = this.#options;
     return new StageRunner(model, {
       toEntry: (replyTo, frame) => this.#toEntry(replyTo, frame),
-      toNext: (address, frame) => this.#toNext(address, frame),
+      toNext: (address, frame) => this.#next.send(address, frame),
       flushed: () => this.#flushed(),
       log: (line) => this.#log(line),
-    }, { slots: o.slots, ctx: o.ctx, maxBatch: o.maxBatch, epochs });
+    }, {
+      slots: o.slots,
+      ctx: o.ctx,
+      maxBatch: o.maxBatch,
+      spinWaitMs: o.spinWaitMs,
+      epochs,
+    });
   }
 
   /** Cancels a pending closeWhenIdle: the server is in use again. */
@@ -484,16 +404,5 @@ export class StageServer {
     this.#idleClose = undefined;
     clearInterval(idleClose.timer);
     idleClose.resolve(false);
-  }
-}
-
-/** Throws PipelineConfigError when `r` is not a range of a `layers`-layer model a stage can run. */
-function checkRange(r: LayerRange, layers: number): void {
-  if (
-    !(r.start >= 0 && r.end <= layers && r.start <= r.end) || (r.start === r.end && !r.embedding && !r.head)
-  ) {
-    throw new PipelineConfigError(
-      `stage range ${r.start}..${r.end} does not fit the model's ${layers} layers`,
-    );
   }
 }

@@ -8,7 +8,13 @@
 
 import { type Rng, sample, type SamplingParams } from "../../src/engine/sampler.ts";
 import { computeLogits, embedTokens, type ForwardContext, runLayers } from "../../src/model/forward.ts";
-import { type ForwardFrame, type ForwardSegment, FrameType, type WireDtype } from "./frames.ts";
+import {
+  type ForwardFrame,
+  type ForwardSegment,
+  FrameType,
+  type TokenFrame,
+  type WireDtype,
+} from "./frames.ts";
 
 /** The last stage's sampler for one sequence: its parameters, seeded RNG and token history. */
 export interface SamplerState {
@@ -109,8 +115,11 @@ export function takeBatch(queue: WorkItem[], maxBatch: number, dim: number, maxI
  * (streaming the stage's weights) plus a part per row; on the wasm backend the fixed part is worth ~4
  * rows (1.5 ms + 0.4 ms/row for a 288×6 f32 model on one core), so every extra group costs a whole
  * fixed part per round, while the hops it would hide (the last stage feeds the first directly, see
- * stage_runner.ts) are short next to a step. With one stage there is no cap (one node's batch stays
- * whole). `k` is the longest route among the stage's sequences.
+ * stage_runner.ts) are short next to a step. With int8 weights the fixed part is small (Q8_0 512×8:
+ * ~0.8 ms + 1.8 ms/row), but k + 1 groups measured no better there either: what left the stages idle was
+ * their sleeping between steps, which the runner's polling (STAGE_SPIN_WAIT_MS) removes. With one
+ * stage there is no cap (one node's batch stays whole). `k` is the longest route among the stage's
+ * sequences.
  */
 export function microBatchItems(sequences: Iterable<StageSequence>): number {
   let count = 0;
@@ -193,6 +202,20 @@ export async function sampleBatch(
     }
   });
   return out;
+}
+
+/** The TOKEN frame of a token sampled after `item`'s last row: for the entry, and the next position's input. */
+export function sampledToken(item: WorkItem, token: number): TokenFrame {
+  return {
+    type: FrameType.Token,
+    seqId: item.seq.seqId,
+    planEpoch: item.seq.epoch,
+    chunk: item.chunk,
+    position: item.start + item.rows,
+    tokens: Int32Array.of(token),
+    sample: true,
+    reset: false,
+  };
 }
 
 /**

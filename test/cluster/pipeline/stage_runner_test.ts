@@ -24,20 +24,27 @@ interface Sent {
 }
 
 /** A whole-model runner (one stage) or the last stage of a 2-stage route, recording what it sends. */
-async function runner(start: number) {
+async function runner(start: number, spinWaitMs?: number, onNext?: (frame: Frame) => void) {
   const file = await openGguf(STORIES);
   const cfg = modelConfigFromGguf(file.header);
   const backend = createReferenceBackend();
-  const range = { start, end: cfg.layers, embedding: start === 0, head: true };
+  // start < 0: the first stage (layers 0..-start) of a 2-stage route
+  const range = start < 0
+    ? { start: 0, end: -start, embedding: true, head: false }
+    : { start, end: cfg.layers, embedding: start === 0, head: true };
   const weights = await loadModelWeights(file, backend, cfg, range);
   file.close();
   const sent: Sent[] = [];
   const io: StageIo = {
     toEntry: (replyTo, frame) => (sent.push({ to: replyTo, frame }), true),
-    toNext: (address, frame) => void sent.push({ to: address, frame }),
+    toNext: (address, frame) => {
+      sent.push({ to: address, frame });
+      onNext?.(frame);
+    },
     log: () => {},
   };
-  return { stage: new StageRunner({ backend, cfg, weights }, io, { epochs: [1], ctx: 64 }), sent };
+  const options = { epochs: [1], ctx: 64, spinWaitMs };
+  return { stage: new StageRunner({ backend, cfg, weights }, io, options), sent };
 }
 
 function open(route: OpenFrame["route"], prompt: readonly number[], feedUntil?: number): OpenFrame {
@@ -128,4 +135,55 @@ Deno.test("the last stage sends each sampled token to the first stage only when 
   } finally {
     await stage.close();
   }
+});
+
+Deno.test("a stage polls for another micro-batch on its way instead of sleeping, but not for a lone stream", async () => {
+  const route = [
+    { start: 0, end: 3, embedding: true, head: false, address: "first:1" },
+    { start: 3, end: 5, embedding: false, head: true, address: "last:2" },
+  ];
+  const token = (seqId: number, position: number, t: number) => ({
+    type: FrameType.Token as const,
+    seqId,
+    planEpoch: 1,
+    chunk: 0,
+    position,
+    tokens: Int32Array.of(t),
+    sample: true,
+    reset: false,
+  });
+  /**
+   * First stage of a 2-stage route with `seqIds` streams: the cap makes one group per sequence when
+   * there are two; each one's next decode input comes back 5 ms after its FORWARD left, like a token
+   * from the last stage, up to position 3.
+   */
+  const run = async (spinWaitMs: number, seqIds: readonly number[]) => {
+    let stage!: StageRunner;
+    const made = await runner(-3, spinWaitMs, (frame) => {
+      if (frame.type !== FrameType.Forward) return;
+      const { seqId } = frame.segments[0];
+      const position = frame.positions[frame.positions.length - 1] + 1;
+      if (position < 4) setTimeout(() => stage.tokens(token(seqId, position, 403)), 5);
+    });
+    stage = made.stage;
+    try {
+      for (const seqId of seqIds) stage.open({ ...open(route, [1, 403]), seqId, hop: 0 });
+      for (const seqId of seqIds) stage.tokens(token(seqId, 0, 1));
+      assert.ok(await until(() => stage.stats().rows === 4 * seqIds.length, 5_000));
+      const forwards = made.sent.filter((s) => s.frame.type === FrameType.Forward).map((s) => s.frame);
+      return { spinWaits: stage.stats().spinWaits, forwards };
+    } finally {
+      await stage.close();
+    }
+  };
+  const polled = await run(1_000, [7, 8]);
+  assert.ok(polled.spinWaits >= 1, `spin waits: ${polled.spinWaits}`);
+  const slept = await run(0, [7, 8]);
+  assert.equal(slept.spinWaits, 0);
+  const rows = (frames: Frame[]) =>
+    frames.flatMap((f) => f.type === FrameType.Forward ? [`${f.segments[0].seqId}@${f.positions[0]}`] : [])
+      .sort();
+  assert.deepEqual(rows(polled.forwards), rows(slept.forwards), "polling changes when a step runs, not what");
+  // one stream: its next row is a round trip away, the stage sleeps
+  assert.equal((await run(1_000, [7])).spinWaits, 0);
 });
