@@ -15,10 +15,19 @@
  * The machine is shared and its speed varies: every figure is the best of several passes, after a
  * warm-up long enough for V8 to finish optimising the kernels.
  *
+ * `--step`: whole engine decode steps instead (embed, every layer, logits and a greedy pick per row on
+ * the backend, as the scheduler does for greedy sequences), of 1 row and of {@link BATCH} rows (one per KV slot) alternately in one process,
+ * on bench:serve's default model (run bench:serve once to write it) or `--model FILE`. Prints the best
+ * step times and what they mean for bench:serve's target: {@link BATCH} streams give
+ * BATCH · t(1) ÷ t(BATCH) times the tokens/s of one (≥ 4× needs t(BATCH) ≤ 2·t(1)).
+ *
  *   deno run -A bench/cpu_kernels.ts [--quick] [--types F32,Q8_0]
+ *   deno run -A bench/cpu_kernels.ts --step [--model FILE]
  */
 import { createWasmBackend, type WasmBackend } from "../src/backend/wasm/mod.ts";
 import type { Weight } from "../src/backend/backend.ts";
+import { loadModel } from "../src/engine/loaded_model.ts";
+import { computeLogits, embedTokens, runLayers } from "../src/model/forward.ts";
 import { GgmlType, quantize, tensorByteSize } from "../src/quant/mod.ts";
 
 const QUICK = Deno.args.includes("--quick");
@@ -125,6 +134,61 @@ function measure(b: WasmBackend, type: GgmlType, rows: number, cols: number): Ro
     probe,
     usPerBatch: bestBatch * 1000,
   };
+}
+
+/** bench:serve's default model (a synthetic llama of stories15M's shape, F32). */
+const STEP_MODEL = new URL("./out/stories15m-shape-f32.gguf", import.meta.url).pathname;
+/** Context per KV slot in the step measurement, tokens (bench:serve's). */
+const STEP_CTX = 256;
+/** Decode steps per timed run: positions STEP_FIRST_POS.. onwards, as a 128-token completion reaches. */
+const STEP_RUN = 128;
+const STEP_FIRST_POS = 10;
+/** Timed runs of each batch size, alternating; the best counts. */
+const STEP_RUNS = QUICK ? 4 : 8;
+
+/** Best ms per decode step of 1 and of {@link BATCH} rows on the wasm backend (2 threads). */
+async function measureSteps(path: string): Promise<void> {
+  const backend = await createWasmBackend({ threads: 2 });
+  const model = await loadModel(path, backend, { slots: BATCH, ctx: STEP_CTX, maxBatch: BATCH });
+  try {
+    const { forward, cfg } = model;
+    const ids = new Int32Array(BATCH);
+    const run = (n: number): number => {
+      const tokens = Int32Array.from({ length: n }, (_, i) => 100 + i);
+      const slot = Int32Array.from({ length: n }, (_, i) => i);
+      const pos = new Int32Array(n);
+      const t0 = performance.now();
+      for (let step = 0; step < STEP_RUN; step++) {
+        pos.fill(STEP_FIRST_POS + step);
+        embedTokens(forward, tokens);
+        runLayers(forward, n, { slot, pos });
+        backend.greedyRows(computeLogits(forward, slot), n, cfg.vocab, ids); // row i is slot i
+        tokens.set(ids.subarray(0, n));
+      }
+      return (performance.now() - t0) / STEP_RUN;
+    };
+    run(1); // warm-up: JIT, and every slot's KV pages touched once
+    run(BATCH);
+    const best = { one: Infinity, batch: Infinity };
+    for (let r = 0; r < STEP_RUNS; r++) {
+      best.one = Math.min(best.one, run(1));
+      best.batch = Math.min(best.batch, run(BATCH));
+    }
+    console.log(
+      `${backend.description}, ${path.slice(path.lastIndexOf("/") + 1)}: decode step of 1 row ` +
+        `${best.one.toFixed(3)} ms, of ${BATCH} rows ${best.batch.toFixed(3)} ms ` +
+        `(${(best.batch / best.one).toFixed(2)}× the time): ${BATCH} streams ≈ ` +
+        `${(BATCH * best.one / best.batch).toFixed(2)}× the tokens/s of one`,
+    );
+  } finally {
+    model.close();
+  }
+}
+
+if (Deno.args.includes("--step")) {
+  const at = Deno.args.indexOf("--model");
+  await measureSteps(at >= 0 ? Deno.args[at + 1] : STEP_MODEL);
+  Deno.exit(0);
 }
 
 const results: Row[] = [];

@@ -118,6 +118,13 @@ export interface Backend {
    * a caller reading every step reuses one buffer instead of allocating (and page-faulting) a new one.
    */
   read(t: Tensor, length?: number, into?: Float32Array): Promise<Float32Array>;
+  /**
+   * Optional (CPU backends): the greedy pick of each of `rows` rows of `logits` [rows, rowLength] —
+   * the index of the highest value, the lowest on ties, never a NaN; −1 for a row of only −∞ and NaN,
+   * as the sampler's temperature-0 pick — written to `into[0..rows]` (returned), so a greedy decode step
+   * reads back `rows` ids instead of rows·rowLength logits. Synchronous: results are ready on return.
+   */
+  greedyRows?(logits: Tensor, rows: number, rowLength: number, into: Int32Array): Int32Array;
   /** Allocates a zeroed KV cache. */
   createKvCache(spec: KvCacheSpec): KvCache;
 

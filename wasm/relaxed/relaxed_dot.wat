@@ -846,6 +846,8 @@
   ;; each token's x, then per row load w and multiply-add it into that row's accumulators; 8 steps per
   ;; loop iteration at immediate offsets (a loop of 2 steps ran 1.3× slower: V8 spends an instruction per
   ;; pointer bump, and the loop is bound by instruction count, not by the FMA units), then single steps.
+  ;; The horizontal sums at a tile's end are written inline (same order as $hsum): a call there made V8
+  ;; spill every live accumulator around it, 16 % of a 288-column tile's time.
   (func (export "f32_rows") (param $w i32) (param $x i32) (param $cols i32) (param $out i32) (param $rows i32)
     (param $r0 i32) (param $r1 i32) (param $n i32)
     (local $stride i32) (local $per i32) (local $i i32) (local $wp i32) (local $op i32) (local $wrs i32)
@@ -901,7 +903,7 @@
 
   ;; Tile of 3 weight rows (w0, w1, w2; repeated pointers for a short last tile) × 3 tokens.
   (func $f32_tile_3 (param $w0 i32) (param $w1 i32) (param $w2 i32) (param $x0 i32) (param $x1 i32) (param $x2 i32) (param $cols i32) (param $o i32) (param $ro i32) (param $os i32) (param $nr i32)
-    (local $k i32) (local $wv v128) (local $v0 v128) (local $v1 v128) (local $v2 v128)
+    (local $k i32) (local $h v128) (local $wv v128) (local $v0 v128) (local $v1 v128) (local $v2 v128)
     (local $a00 v128) (local $a01 v128) (local $a02 v128) (local $a10 v128) (local $a11 v128) (local $a12 v128) (local $a20 v128) (local $a21 v128) (local $a22 v128)
     (local $s00 f32) (local $s01 f32) (local $s02 f32) (local $s10 f32) (local $s11 f32) (local $s12 f32) (local $s20 f32) (local $s21 f32) (local $s22 f32)
     ;; 32 columns per iteration, eight 4-column steps into the same accumulators
@@ -1079,24 +1081,24 @@
         (local.set $x2 (i32.add (local.get $x2) (i32.const 4)))
         (br_if $c1 (local.tee $k (i32.sub (local.get $k) (i32.const 1)))))))
     ;; row r, token t → out at o + r·ro + t·os; rows < nr only
-    (f32.store (local.get $o) (f32.add (call $hsum (local.get $a00)) (local.get $s00)))
-    (f32.store (i32.add (local.get $o) (local.get $os)) (f32.add (call $hsum (local.get $a01)) (local.get $s01)))
-    (f32.store (i32.add (local.get $o) (i32.mul (local.get $os) (i32.const 2))) (f32.add (call $hsum (local.get $a02)) (local.get $s02)))
+    (f32.store (local.get $o) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a00) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a00) (local.get $a00))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s00)))
+    (f32.store (i32.add (local.get $o) (local.get $os)) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a01) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a01) (local.get $a01))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s01)))
+    (f32.store (i32.add (local.get $o) (i32.mul (local.get $os) (i32.const 2))) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a02) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a02) (local.get $a02))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s02)))
     (if (i32.gt_u (local.get $nr) (i32.const 1)) (then
       (local.set $o (i32.add (local.get $o) (local.get $ro)))
-      (f32.store (local.get $o) (f32.add (call $hsum (local.get $a10)) (local.get $s10)))
-      (f32.store (i32.add (local.get $o) (local.get $os)) (f32.add (call $hsum (local.get $a11)) (local.get $s11)))
-      (f32.store (i32.add (local.get $o) (i32.mul (local.get $os) (i32.const 2))) (f32.add (call $hsum (local.get $a12)) (local.get $s12)))))
+      (f32.store (local.get $o) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a10) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a10) (local.get $a10))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s10)))
+      (f32.store (i32.add (local.get $o) (local.get $os)) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a11) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a11) (local.get $a11))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s11)))
+      (f32.store (i32.add (local.get $o) (i32.mul (local.get $os) (i32.const 2))) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a12) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a12) (local.get $a12))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s12)))))
     (if (i32.gt_u (local.get $nr) (i32.const 2)) (then
       (local.set $o (i32.add (local.get $o) (local.get $ro)))
-      (f32.store (local.get $o) (f32.add (call $hsum (local.get $a20)) (local.get $s20)))
-      (f32.store (i32.add (local.get $o) (local.get $os)) (f32.add (call $hsum (local.get $a21)) (local.get $s21)))
-      (f32.store (i32.add (local.get $o) (i32.mul (local.get $os) (i32.const 2))) (f32.add (call $hsum (local.get $a22)) (local.get $s22)))))
+      (f32.store (local.get $o) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a20) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a20) (local.get $a20))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s20)))
+      (f32.store (i32.add (local.get $o) (local.get $os)) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a21) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a21) (local.get $a21))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s21)))
+      (f32.store (i32.add (local.get $o) (i32.mul (local.get $os) (i32.const 2))) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a22) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a22) (local.get $a22))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s22)))))
   )
 
   ;; Tile of 3 weight rows (w0, w1, w2; repeated pointers for a short last tile) × 2 tokens.
   (func $f32_tile_2 (param $w0 i32) (param $w1 i32) (param $w2 i32) (param $x0 i32) (param $x1 i32) (param $cols i32) (param $o i32) (param $ro i32) (param $os i32) (param $nr i32)
-    (local $k i32) (local $wv v128) (local $v0 v128) (local $v1 v128)
+    (local $k i32) (local $h v128) (local $wv v128) (local $v0 v128) (local $v1 v128)
     (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128) (local $a20 v128) (local $a21 v128)
     (local $s00 f32) (local $s01 f32) (local $s10 f32) (local $s11 f32) (local $s20 f32) (local $s21 f32)
     ;; 32 columns per iteration, eight 4-column steps into the same accumulators
@@ -1232,21 +1234,21 @@
         (local.set $x1 (i32.add (local.get $x1) (i32.const 4)))
         (br_if $c1 (local.tee $k (i32.sub (local.get $k) (i32.const 1)))))))
     ;; row r, token t → out at o + r·ro + t·os; rows < nr only
-    (f32.store (local.get $o) (f32.add (call $hsum (local.get $a00)) (local.get $s00)))
-    (f32.store (i32.add (local.get $o) (local.get $os)) (f32.add (call $hsum (local.get $a01)) (local.get $s01)))
+    (f32.store (local.get $o) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a00) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a00) (local.get $a00))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s00)))
+    (f32.store (i32.add (local.get $o) (local.get $os)) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a01) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a01) (local.get $a01))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s01)))
     (if (i32.gt_u (local.get $nr) (i32.const 1)) (then
       (local.set $o (i32.add (local.get $o) (local.get $ro)))
-      (f32.store (local.get $o) (f32.add (call $hsum (local.get $a10)) (local.get $s10)))
-      (f32.store (i32.add (local.get $o) (local.get $os)) (f32.add (call $hsum (local.get $a11)) (local.get $s11)))))
+      (f32.store (local.get $o) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a10) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a10) (local.get $a10))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s10)))
+      (f32.store (i32.add (local.get $o) (local.get $os)) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a11) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a11) (local.get $a11))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s11)))))
     (if (i32.gt_u (local.get $nr) (i32.const 2)) (then
       (local.set $o (i32.add (local.get $o) (local.get $ro)))
-      (f32.store (local.get $o) (f32.add (call $hsum (local.get $a20)) (local.get $s20)))
-      (f32.store (i32.add (local.get $o) (local.get $os)) (f32.add (call $hsum (local.get $a21)) (local.get $s21)))))
+      (f32.store (local.get $o) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a20) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a20) (local.get $a20))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s20)))
+      (f32.store (i32.add (local.get $o) (local.get $os)) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a21) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a21) (local.get $a21))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s21)))))
   )
 
   ;; Tile of 3 weight rows (w0, w1, w2; repeated pointers for a short last tile) × 1 token.
   (func $f32_tile_1 (param $w0 i32) (param $w1 i32) (param $w2 i32) (param $x0 i32) (param $cols i32) (param $o i32) (param $ro i32) (param $os i32) (param $nr i32)
-    (local $k i32) (local $wv v128) (local $v0 v128)
+    (local $k i32) (local $h v128) (local $wv v128) (local $v0 v128)
     (local $a00 v128) (local $a10 v128) (local $a20 v128)
     (local $s00 f32) (local $s10 f32) (local $s20 f32)
     ;; 32 columns per iteration, eight 4-column steps into the same accumulators
@@ -1340,12 +1342,12 @@
         (local.set $x0 (i32.add (local.get $x0) (i32.const 4)))
         (br_if $c1 (local.tee $k (i32.sub (local.get $k) (i32.const 1)))))))
     ;; row r, token t → out at o + r·ro + t·os; rows < nr only
-    (f32.store (local.get $o) (f32.add (call $hsum (local.get $a00)) (local.get $s00)))
+    (f32.store (local.get $o) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a00) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a00) (local.get $a00))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s00)))
     (if (i32.gt_u (local.get $nr) (i32.const 1)) (then
       (local.set $o (i32.add (local.get $o) (local.get $ro)))
-      (f32.store (local.get $o) (f32.add (call $hsum (local.get $a10)) (local.get $s10)))))
+      (f32.store (local.get $o) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a10) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a10) (local.get $a10))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s10)))))
     (if (i32.gt_u (local.get $nr) (i32.const 2)) (then
       (local.set $o (i32.add (local.get $o) (local.get $ro)))
-      (f32.store (local.get $o) (f32.add (call $hsum (local.get $a20)) (local.get $s20)))))
+      (f32.store (local.get $o) (f32.add (f32.add (f32x4.extract_lane 0 (local.tee $h (f32x4.add (local.get $a20) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a20) (local.get $a20))))) (f32x4.extract_lane 1 (local.get $h))) (local.get $s20)))))
   )
 )

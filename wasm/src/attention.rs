@@ -14,6 +14,10 @@
 //! slower for one token too). Each thread keeps its scores in its own
 //! scratch area of heads·ctx f32. Per (token, head) the arithmetic and its order are those of one head at
 //! a time, so the blocking changes no bits.
+//!
+//! The K dots run three heads at a time and the weighted V sums 16 values at a time, so several
+//! independent add chains are in flight (one chain per head left the loop waiting on add latency); each
+//! value's own order of operations is unchanged.
 use crate::job::{Chunks, Desc};
 use crate::math::Exp;
 use crate::simd::*;
@@ -53,12 +57,29 @@ pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
             let last = *poss.add(i) as usize;
             let base = (slot * layers + layer) * ctx * kv_dim;
             let (kb, vb) = ((kc as *const f32).add(base), (vc as *const f32).add(base));
-            // scores[h − h0][t]
+            // scores[h − h0][t], three heads at a time: three independent sums in flight instead of one
+            // chain of dependent adds per head (each head's own order is unchanged)
+            let qi = q.add(i * heads * hd);
             for t in 0..=last {
                 let kr = kb.add(t * kv_dim);
-                for h in h0..h1 {
-                    let qv = q.add((i * heads + h) * hd);
-                    *scores.add((h - h0) * ctx + t) = dot(qv, kr.add((h / group) * hd), hd) * scale;
+                let mut h = h0;
+                while h + 3 <= h1 {
+                    let qs = [qi.add(h * hd), qi.add((h + 1) * hd), qi.add((h + 2) * hd)];
+                    let ks = [
+                        kr.add((h / group) * hd),
+                        kr.add(((h + 1) / group) * hd),
+                        kr.add(((h + 2) / group) * hd),
+                    ];
+                    let d = dots::<3>(qs, ks, hd);
+                    for u in 0..3 {
+                        *scores.add((h + u - h0) * ctx + t) = d[u] * scale;
+                    }
+                    h += 3;
+                }
+                while h < h1 {
+                    let d = dots::<1>([qi.add(h * hd)], [kr.add((h / group) * hd)], hd);
+                    *scores.add((h - h0) * ctx + t) = d[0] * scale;
+                    h += 1;
                 }
             }
             for h in h0..h1 {
@@ -82,41 +103,66 @@ pub unsafe fn job(d: Desc, tid: usize, nth: usize) {
     }
 }
 
+/// H dot products of `len` values (a[u] · b[u]), each summed in one fixed order: an f32x4 accumulator over
+/// the values 4 at a time, its [`hsum_f32`], plus the scalar sum of the last `len % 4`.
 #[inline(always)]
-unsafe fn dot(a: *const f32, b: *const f32, len: usize) -> f32 {
-    let mut acc = f32x4_splat(0.0);
+unsafe fn dots<const H: usize>(a: [*const f32; H], b: [*const f32; H], len: usize) -> [f32; H] {
+    let mut acc = [f32x4_splat(0.0); H];
     let mut j = 0;
     while j + 4 <= len {
-        acc = f32x4_add(
-            acc,
-            f32x4_mul(v128_load(a.add(j) as *const v128), v128_load(b.add(j) as *const v128)),
-        );
+        for u in 0..H {
+            let p = f32x4_mul(
+                v128_load(a[u].add(j) as *const v128),
+                v128_load(b[u].add(j) as *const v128),
+            );
+            acc[u] = f32x4_add(acc[u], p);
+        }
         j += 4;
     }
-    let mut tail = 0.0f32;
+    let mut tail = [0.0f32; H];
     while j < len {
-        tail += *a.add(j) * *b.add(j);
+        for u in 0..H {
+            tail[u] += *a[u].add(j) * *b[u].add(j);
+        }
         j += 1;
     }
-    hsum_f32(acc) + tail
+    let mut out = [0.0f32; H];
+    for u in 0..H {
+        out[u] = hsum_f32(acc[u]) + tail[u];
+    }
+    out
 }
 
-/// o[0..hd] += Σ_t p[t] · v[t·stride .. t·stride + hd] for t = 0..count, in order of t.
+/// o[0..hd] += Σ_t p[t] · v[t·stride .. t·stride + hd] for t = 0..count, in order of t (per value). Four
+/// accumulators of 4 values at a time keep four add chains in flight.
 #[inline(always)]
 unsafe fn add_weighted(o: *mut f32, p: *const f32, v: *const f32, stride: usize, count: usize, hd: usize) {
     let mut j = 0;
-    while j + 8 <= hd {
-        let mut a0 = v128_load(o.add(j) as *const v128);
-        let mut a1 = v128_load(o.add(j + 4) as *const v128);
+    while j + 16 <= hd {
+        let mut a = [f32x4_splat(0.0); 4];
+        for u in 0..4 {
+            a[u] = v128_load(o.add(j + 4 * u) as *const v128);
+        }
         for t in 0..count {
             let pt = f32x4_splat(*p.add(t));
             let vr = v.add(t * stride + j);
-            a0 = f32x4_add(a0, f32x4_mul(pt, v128_load(vr as *const v128)));
-            a1 = f32x4_add(a1, f32x4_mul(pt, v128_load(vr.add(4) as *const v128)));
+            for u in 0..4 {
+                a[u] = f32x4_add(a[u], f32x4_mul(pt, v128_load(vr.add(4 * u) as *const v128)));
+            }
+        }
+        for u in 0..4 {
+            v128_store(o.add(j + 4 * u) as *mut v128, a[u]);
+        }
+        j += 16;
+    }
+    while j + 4 <= hd {
+        let mut a0 = v128_load(o.add(j) as *const v128);
+        for t in 0..count {
+            let pt = f32x4_splat(*p.add(t));
+            a0 = f32x4_add(a0, f32x4_mul(pt, v128_load(v.add(t * stride + j) as *const v128)));
         }
         v128_store(o.add(j) as *mut v128, a0);
-        v128_store(o.add(j + 4) as *mut v128, a1);
-        j += 8;
+        j += 4;
     }
     while j < hd {
         let mut a = *o.add(j);

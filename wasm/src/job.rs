@@ -7,7 +7,8 @@
 
 use crate::simd::Consts;
 use crate::{
-    act_quant, attention, dequant, elementwise, matmul_f32, matmul_float, matmul_quant, norm, probe, rope, softmax,
+    act_quant, attention, dequant, elementwise, greedy, matmul_f32, matmul_float, matmul_quant, norm, probe, rope,
+    softmax,
 };
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -27,6 +28,8 @@ pub const OP_PROBE: u32 = 12;
 pub const OP_PAIR: u32 = 13;
 /// F32 SwiGLU: both products and silu·mul in one dispatch ([`crate::matmul_f32::job_gate_up_silu`]).
 pub const OP_GATE_UP_SILU: u32 = 14;
+/// Index of each row's highest value ([`crate::greedy::job`]).
+pub const OP_GREEDY: u32 = 15;
 
 /// Weight type codes: ggml's type ids.
 pub const TYPE_F32: u32 = 0;
@@ -76,7 +79,13 @@ pub struct Chunks {
 impl Chunks {
     /// Chunks of `total` items for `nth` threads, each a multiple of `align` items.
     pub fn new(d: Desc, total: usize, nth: usize, align: usize) -> Chunks {
-        let per = (total + nth * CHUNKS_PER_THREAD - 1) / (nth * CHUNKS_PER_THREAD);
+        Chunks::at_least(d, total, nth, align, 1)
+    }
+    /// As [`Chunks::new`], with fewer chunks per thread where chunks would hold under `min` items: as many
+    /// as fit (at least one per thread), so every thread still gets the same number of chunks.
+    pub fn at_least(d: Desc, total: usize, nth: usize, align: usize, min: usize) -> Chunks {
+        let per_thread = (total / (nth * min.max(1))).clamp(1, CHUNKS_PER_THREAD);
+        let per = (total + nth * per_thread - 1) / (nth * per_thread);
         let chunk = ((per + align - 1) / align * align).max(align);
         Chunks {
             counter: unsafe { d.0.add(COUNTER_WORD) as *const AtomicU32 },
@@ -139,6 +148,7 @@ pub unsafe extern "C" fn run(desc: u32, tid: u32, nth: u32) -> u32 {
         OP_PROBE => probe::job(d, tid, nth),
         OP_PAIR => matmul_float::job_pair(d, tid, nth),
         OP_GATE_UP_SILU => matmul_f32::job_gate_up_silu(d, tid, nth),
+        OP_GREEDY => greedy::job(d, tid, nth),
         _ => return 1,
     }
     0

@@ -32,6 +32,7 @@ mod attention;
 mod dequant;
 mod elementwise;
 mod f16;
+mod greedy;
 mod int_dot;
 mod job;
 mod kquant_scales;

@@ -3,7 +3,8 @@
 //! Register tiles of [`ROWS`] weight rows × [`TOKENS`] tokens: per 4 columns the tile loads each token's
 //! x vector once and each row's w vector once, and does ROWS·TOKENS multiply-adds with them, so a batch
 //! does far fewer loads per multiply-add than one row at a time (batched decode is compute-bound, not
-//! memory-bound). Each thread claims ranges of rows; a range is cut in three equal parts and tile i
+//! memory-bound). Each thread claims ranges of rows (at least [`MIN_CHUNK_BYTES`] of weights each); a
+//! range is cut in three equal parts and tile i
 //! takes the i-th row of each, so the weights stream from three long sequential runs (three adjacent
 //! rows per tile made three short streams per tile, which the hardware prefetcher never caught up with:
 //! a third of the DRAM speed at n = 1); the last `len % 3` rows form one short tile. Each row tile runs
@@ -33,6 +34,13 @@ pub const TOKENS: usize = 3;
 /// 4-column steps per loop iteration of a tile (the relaxed tiles do 8): 1.4× faster than 1 step (fewer
 /// loop and pointer instructions per multiply-add); 8 ran slower with this LLVM.
 const UNROLL: usize = 4;
+/// Weight bytes a thread claims at least at a time (fewer chunks per thread where they would be smaller):
+/// each of a chunk's three streams then runs for tens of KiB, long enough for the hardware prefetcher to
+/// lock on. Chunks of 9 rows of a 288×288 matrix (3.4 KiB per stream) left the small products of a
+/// 15M-parameter model at half their DRAM speed: with this they run 2× faster, at 1 and at 8 tokens
+/// (64 KiB did a little worse, 256 KiB the same; fewer chunks leave less to steal from a thread that
+/// lost its core).
+const MIN_CHUNK_BYTES: usize = 128 * 1024;
 
 #[link(wasm_import_module = "relaxed")]
 extern "C" {
@@ -47,7 +55,7 @@ extern "C" {
 pub unsafe fn job(d: Desc, _tid: usize, nth: usize) {
     let (w, rows, cols, x, n, out) = (d.u(2), d.u(3), d.u(4), d.u(5), d.u(6), d.u(7));
     let relaxed = d.u(8) & 1 != 0;
-    let work = Chunks::new(d, rows, nth, ROWS);
+    let work = Chunks::at_least(d, rows, nth, ROWS, MIN_CHUNK_BYTES / (4 * cols).max(1));
     while let Some((r0, r1)) = work.next() {
         rows_range(w, x, cols, out, rows, r0, r1, n, relaxed);
     }
@@ -61,7 +69,7 @@ pub unsafe fn job(d: Desc, _tid: usize, nth: usize) {
 pub unsafe fn job_gate_up_silu(d: Desc, _tid: usize, nth: usize) {
     let (gate, up, rows, cols, x, n) = (d.u(1), d.u(2), d.u(3), d.u(4), d.u(5), d.u(6));
     let (out, scratch, relaxed) = (d.u(7), d.u(8), d.u(9) & 1 != 0);
-    let work = Chunks::new(d, rows, nth, ROWS);
+    let work = Chunks::at_least(d, rows, nth, ROWS, MIN_CHUNK_BYTES / (4 * cols).max(1));
     let e = Exp::new(d.consts());
     while let Some((r0, r1)) = work.next() {
         rows_range(gate, x, cols, out, rows, r0, r1, n, relaxed);

@@ -32,6 +32,8 @@ export const Op = {
   Pair: 13,
   /** F32 SwiGLU: out = silu(x · gateᵀ) · (x · upᵀ) in one dispatch */
   GateUpSilu: 14,
+  /** index of each row's highest value (wasm/src/greedy.rs) */
+  Greedy: 15,
 } as const;
 
 /** Words in one descriptor. */

@@ -13,6 +13,9 @@
  * Results never depend on the thread count or the batch a token is in. The relaxed/simd128 choice changes
  * only F32 products, which multiply-add fused (FMA) on the relaxed path: last-bit differences.
  *
+ * Beyond the Backend ops it offers `greedyRows` (each logits row's greedy pick, in a kernel), so the
+ * scheduler's greedy decode steps read back one id per sequence instead of a row of logits.
+ *
  * @example
  * ```ts
  * const backend = await createWasmBackend({ threads: 2 });
@@ -281,6 +284,24 @@ export class WasmBackend implements Backend {
     }
     const values = this.#mem.f32.subarray(tensor.ptr / 4, tensor.ptr / 4 + n);
     return settle(() => copyOut(values, into));
+  }
+
+  greedyRows(logits: Tensor, rows: number, rowLength: number, into: Int32Array): Int32Array {
+    const lt = this.#tensor(logits);
+    this.#count(rows, "greedyRows rows");
+    this.#count(rowLength, "greedyRows rowLength");
+    this.#fits(lt, rows * rowLength, "greedyRows logits");
+    if (into.length < rows) {
+      throw new WasmBackendError("bad_argument", `greedyRows: room for ${into.length} ids, ${rows} rows`);
+    }
+    if (rows === 0) return into;
+    const ids = this.#indices.get(rows * 4); // i32 [rows]
+    this.#job(
+      [Op.Greedy, lt.ptr, rows, rowLength, ids],
+      rows > 1 && rows * rowLength >= PARALLEL_MIN_ELEMENTS,
+    );
+    into.set(this.#mem.i32.subarray(ids / 4, ids / 4 + rows));
+    return into;
   }
 
   createKvCache(spec: KvCacheSpec): KvCache {

@@ -81,7 +81,10 @@ Deno.test("RoPE equals the reference bit for bit in every style", async () => {
       // a second call with the same positions (q then k) reuses the cached angle table
       const y = tensorOf(b, normals(rng, n * nHeads * params.headDim));
       b.rope(y, n, nHeads, pos, params);
-      return Float32Array.of(...await b.read(x), ...await b.read(y));
+      // the next decode step: every position one on, most rows already computed and kept
+      const z = tensorOf(b, normals(rng, n * nHeads * params.headDim));
+      b.rope(z, n, nHeads, pos.map((p) => p + 1), params);
+      return Float32Array.of(...await b.read(x), ...await b.read(y), ...await b.read(z));
     }, seed);
     assertSameBits(actual, expected, `${label} seed ${seed}`);
   }
@@ -156,6 +159,8 @@ Deno.test("attention matches the reference for decode, causal prefill, GQA and s
       headDim: 20,
       tokens: [[2, 0], [0, 33], [1, 7], [2, 1]],
     },
+    // heads not a multiple of the kernel's three at a time, a head size not a multiple of 4
+    { label: "odd head size", nHeads: 5, nKvHeads: 5, headDim: 6, tokens: [[1, 9], [0, 2]] },
   ];
   for (const { label, nHeads, nKvHeads, headDim, tokens } of layouts) {
     const seed = freshSeed();

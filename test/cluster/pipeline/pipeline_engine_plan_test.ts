@@ -198,6 +198,8 @@ Deno.test("an entry routing by expected time to finish spreads concurrent reques
   const plan = planCluster({ epoch: 1, members: [member("x"), member("y")], model: cost });
   assert.equal(plan.replicas.length, 2, "two nodes that each hold the model are two replicas");
   const addresses = new Map([["x", x.address], ["y", y.address]]);
+  // the route callback reads the engine's live load, so it must name the engine being created
+  // deno-lint-ignore prefer-const
   let engine: PipelineEngine | undefined;
   engine = await engineFor(STORIES, () => {
     const pick = routeRequest(plan, engine!.load());

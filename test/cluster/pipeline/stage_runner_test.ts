@@ -158,6 +158,8 @@ Deno.test("a stage polls for another micro-batch on its way instead of sleeping,
    * from the last stage, up to position 3.
    */
   const run = async (spinWaitMs: number, seqIds: readonly number[]) => {
+    // assigned once the runner exists; the frame callback above it runs only later
+    // deno-lint-ignore prefer-const
     let stage!: StageRunner;
     const made = await runner(-3, spinWaitMs, (frame) => {
       if (frame.type !== FrameType.Forward) return;
