@@ -9,7 +9,8 @@
  *                     a k-stage decode loop crosses k hops, a 1-stage one none);
  *   failover          a 3-stage stream whose middle process is killed (SIGKILL) mid-stream: time from
  *                     the kill to the replayed stream's next token, against the normal token gap;
- *   cluster figures   (pipeline_cluster.ts) single stream on the planner's pick vs the fastest node,
+ *   cluster figures   (pipeline_cluster.ts) single stream on the planner's pick vs the fastest node
+ *                     (on each --aggregate-model too: the hop's share of a token shrinks as compute grows),
  *                     and a heterogeneous cluster's planned split vs the best split by brute force;
  *   aggregate         (pipeline_aggregate.ts) one core's step cost F + r·n, then 8 streams on 2 pinned
  *                     cores (a 2-stage split, 2 replicas) vs 1, on each --aggregate-model.
@@ -20,7 +21,9 @@
  * Without --model it runs twice: on stories260K (real, tiny: hop costs dominate) and on a synthetic
  * llama of stories15M's shape with a 512-token vocabulary (dim 288, 6 layers: compute dominates),
  * written to bench/out/ on first run; the cluster figures run on the synthetic model (or --model), the
- * aggregate ones on it and on a synthetic Q8_0 512×8 (compute-bound batched decode; see SYNTHETIC).
+ * aggregate ones and the single-stream one (a) on it and on a synthetic Q8_0 512×8 (compute-bound
+ * batched decode, ≈ 2–3 ms per token on a core: a hop's share of a token closer to a real model's; see
+ * SYNTHETIC).
  * The same script serves the stage processes (`--stage`, with `--threads` for the wasm backend) and
  * the pinned probes (`--solo`, `--step-cost`).
  *
@@ -304,6 +307,10 @@ async function main(): Promise<void> {
       : values.model
       ? [values.model]
       : [await syntheticModel("f32"), await syntheticModel("q8")];
+    // (a) again on the other aggregate models: the single-stream figure where a token costs more compute
+    for (const m of aggregate.filter((m) => m !== path)) {
+      await benchCluster({ path: m, ...common, heterogeneous: false });
+    }
     for (const m of aggregate) await benchAggregate({ path: m, ...common });
   }
 }

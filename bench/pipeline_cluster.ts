@@ -4,7 +4,9 @@
  *
  *   (a) single stream   the replica the planner picks (plan_cluster over three nodes that each hold the
  *                       model: two wasm nodes, one reference node), through an entry in another process,
- *                       vs the fastest node running the model alone in-process, pinned to its CPU;
+ *                       vs the fastest node running the model alone in-process, pinned to its CPU; with
+ *                       each side's time per token, so that the entry's hop shows as a share of a token
+ *                       (pipeline.ts runs it on a tiny F32 model and on a compute-heavier Q8_0 one);
  *   (b), (c)            8 streams on two pinned cores vs one: pipeline_aggregate.ts, run on its own
  *                       models (a quantised one, where batched decode is compute-bound);
  *   (d) heterogeneous   a wasm node and a reference (plain TS) node that cannot hold the model alone:
@@ -45,6 +47,8 @@ export interface ClusterBenchOptions {
   readonly ctx: number;
   readonly tokens: number;
   readonly reps: number;
+  /** run (d) as well as (a); default true. Without it the stage processes serve the whole model only. */
+  readonly heterogeneous?: boolean;
 }
 
 /** One stage of a measured split: which process, which layers. */
@@ -60,11 +64,14 @@ export async function benchCluster(o: ClusterBenchOptions): Promise<void> {
   const L = cfg.layers;
   const pinned = await canPin();
   const keyring = await Keyring.create([parseClusterKey(o.key)]);
+  const heterogeneous = o.heterogeneous ?? true;
+  const name = o.path.split("/").pop();
 
-  // every process serves the whole model, 0:k and k:L for every split point k: index 0, k, L - 1 + k
+  // every process serves the whole model, and for (d) 0:k and k:L for every split point k: index 0, k,
+  // L - 1 + k
   const ranges = [`0:${L}:e:h`];
-  for (let k = 1; k < L; k++) ranges.push(`0:${k}:e`);
-  for (let k = 1; k < L; k++) ranges.push(`${k}:${L}:h`);
+  for (let k = 1; k < L && heterogeneous; k++) ranges.push(`0:${k}:e`);
+  for (let k = 1; k < L && heterogeneous; k++) ranges.push(`${k}:${L}:h`);
   const rangeIndex = (start: number, end: number) =>
     start === 0 && end === L ? 0 : start === 0 ? end : L - 1 + start;
   const nodeOptions = {
@@ -79,7 +86,7 @@ export async function benchCluster(o: ClusterBenchOptions): Promise<void> {
   };
   type NodeName = keyof typeof nodes;
   console.log(
-    `\n### cluster figures: ${STREAMS} concurrent streams of ${o.tokens} greedy tokens, best of ${o.reps}; ` +
+    `\n### cluster figures, ${name}: ${STREAMS} concurrent streams of ${o.tokens} greedy tokens, best of ${o.reps}; ` +
       `nodes a, b: wasm 1 thread${pinned ? " pinned to CPU 0 and 1" : " (NOT pinned: taskset missing)"}; ` +
       `c: reference backend${pinned ? " on CPU 1" : ""}\n`,
   );
@@ -183,12 +190,17 @@ export async function benchCluster(o: ClusterBenchOptions): Promise<void> {
       }
     };
     const [alone, planned] = await best([inProcess, throughPlan]);
+    // p50 ms per token of each side; their difference is what the entry's process hop adds per token
+    const aloneMs = 1000 / alone, plannedMs = 1000 / planned;
     console.log(
-      `(a) single stream: cluster ${planned.toFixed(1)} tokens/s on the planner's pick ` +
+      `(a) single stream, ${name}: cluster ${planned.toFixed(1)} tokens/s on the planner's pick ` +
         `[${describe(planA)}] through an entry in another process vs the fastest node (${fastest}) alone ` +
         `${alone.toFixed(1)} tokens/s (in-process, same backend and CPU): ` +
-        `${(planned / alone).toFixed(3)}× (target ≥ 0.95×)`,
+        `${(planned / alone).toFixed(3)}× (target ≥ 0.95×); per token ${plannedMs.toFixed(2)} ms vs ` +
+        `${aloneMs.toFixed(2)} ms alone: the hop adds ${(plannedMs - aloneMs).toFixed(2)} ms, ` +
+        `${(100 * (plannedMs - aloneMs) / plannedMs).toFixed(0)}% of a token`,
     );
+    if (!heterogeneous) return;
 
     // (d) heterogeneous: a (wasm) + c (reference), neither holding the whole model
     const cap = Math.ceil(HETERO_MEMORY_SHARE * modelBytes);

@@ -4,10 +4,10 @@
  * the decisions a node takes from a plan.
  */
 import assert from "node:assert/strict";
-import { modelCostFromConfig, planCluster, totalModelBytes } from "../../cluster/planner/mod.ts";
+import { planCluster, totalModelBytes } from "../../cluster/planner/mod.ts";
+import { memberRow, SMALL_MODEL_COST } from "../pipeline_node/planner_fixtures.ts";
 import type { MemberRow } from "../../src/cluster_node/mod.ts";
 import { formatPipeline, pipelineStatus } from "../../src/cluster_node/mod.ts";
-import type { ModelConfig } from "../../src/model/model_config.ts";
 import {
   avoiding,
   layoutEpoch,
@@ -18,38 +18,8 @@ import {
   stageOf,
 } from "../../src/pipeline_node/mod.ts";
 
-function row(name: string, extra: Partial<MemberRow> = {}): MemberRow {
-  return {
-    name,
-    address: "127.0.0.1:1",
-    status: "alive",
-    incarnation: 1,
-    statusAgeMs: 0,
-    self: false,
-    backend: "reference",
-    models: ["m"],
-    layers: [],
-    pipelineAddr: `127.0.0.1:${name.length + 4000}`,
-    memoryBudgetBytes: 1e9,
-    score: 1e9,
-    ...extra,
-  };
-}
-
-const cfg = {
-  layers: 4,
-  dim: 64,
-  ffn: 128,
-  heads: 4,
-  headDim: 16,
-  kvHeads: 2,
-  kvDim: 32,
-  vocab: 512,
-  ctx: 256,
-  qkvBias: false,
-  tiedEmbeddings: true,
-};
-const cost = modelCostFromConfig(cfg as unknown as ModelConfig, 2);
+const row = memberRow;
+const cost = SMALL_MODEL_COST;
 
 Deno.test("the planner sees only live members serving the model with a pipeline address, score and memory", () => {
   const view = plannerView([

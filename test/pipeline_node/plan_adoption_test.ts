@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import {
   layoutKey,
-  modelCostFromConfig,
   nextPlan,
   type Plan,
   planFromLayout,
@@ -14,7 +13,7 @@ import {
   totalModelBytes,
 } from "../../cluster/planner/mod.ts";
 import type { MemberPlan, MemberRow } from "../../src/cluster_node/mod.ts";
-import type { ModelConfig } from "../../src/model/model_config.ts";
+import { memberRow, SMALL_MODEL_COST } from "./planner_fixtures.ts";
 import {
   epochOfLayout,
   layoutEpoch,
@@ -23,39 +22,16 @@ import {
   runningPlan,
 } from "../../src/pipeline_node/mod.ts";
 
-const cfg = {
-  layers: 4,
-  dim: 64,
-  ffn: 128,
-  heads: 4,
-  headDim: 16,
-  kvHeads: 2,
-  kvDim: 32,
-  vocab: 512,
-  ctx: 256,
-  qkvBias: false,
-  tiedEmbeddings: true,
-};
-const cost = modelCostFromConfig(cfg as unknown as ModelConfig, 2);
+const cost = SMALL_MODEL_COST;
 /** each node holds a little over half the model: any two of them form the pipeline */
 const HALF = Math.ceil(totalModelBytes(cost) * 0.6);
 
 function row(name: string, extra: Partial<MemberRow> = {}): MemberRow {
-  return {
-    name,
-    address: "127.0.0.1:1",
-    status: "alive",
-    incarnation: 1,
-    statusAgeMs: 0,
-    self: false,
-    backend: "reference",
-    models: ["m"],
-    layers: [],
+  return memberRow(name, {
     pipelineAddr: `127.0.0.1:${4000 + name.charCodeAt(0)}`,
     memoryBudgetBytes: HALF,
-    score: 1e9,
     ...extra,
-  };
+  });
 }
 
 /** The running plan b:0-2 > c:2-4 as its nodes advertise it. */

@@ -11,7 +11,7 @@ import {
   FrameType,
   type OpenFrame,
   PipelineConnection,
-  PipelineEngine,
+  type PipelineEngine,
   type PipelineRoute,
   routeFromReplica,
   WireDtype,
@@ -27,7 +27,7 @@ import { modelConfigFromGguf } from "../../../src/model/model_config.ts";
 import { ClientQueueFullError } from "../../../src/engine/fair_queue.ts";
 import { defaultSamplingParams } from "../../../src/engine/sampler.ts";
 import {
-  modelInfo,
+  entryEngine,
   routeOf,
   singleNodeGreedy,
   split,
@@ -41,19 +41,9 @@ import {
 
 const GREEDY = { ...defaultSamplingParams(), temperature: 0 };
 
-async function engineFor(model: string, resolveRoute: () => PipelineRoute | undefined, extra = {}) {
-  const info = await modelInfo(model);
-  return new PipelineEngine({
-    nodeId: "entry",
-    cfg: info.cfg,
-    tokenizer: info.tokenizer,
-    keyring: await testKeyring(),
-    resolveRoute,
-    ctx: 256,
-    wireDtype: WireDtype.F32,
-    ...extra,
-  });
-}
+/** Entries here keep full precision on the wire, so greedy texts compare exactly. */
+const engineFor = (model: string, resolveRoute: () => PipelineRoute | undefined, extra = {}) =>
+  entryEngine(model, resolveRoute, { wireDtype: WireDtype.F32, ...extra });
 
 Deno.test("a sequence running when a new plan moves the layers finishes on the old plan without a replay", async () => {
   const model = await syntheticModel();

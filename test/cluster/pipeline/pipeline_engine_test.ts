@@ -7,8 +7,6 @@ import assert from "node:assert/strict";
 import {
   NoPipelineError,
   PipelineConnection,
-  PipelineEngine,
-  type PipelineEngineOptions,
   type PipelineRoute,
   PipelineSequenceError,
   WireDtype,
@@ -19,7 +17,7 @@ import { generate } from "../../../src/engine/generate.ts";
 import { defaultSamplingParams } from "../../../src/engine/sampler.ts";
 import { QueueFullError } from "../../../src/engine/scheduler_errors.ts";
 import {
-  modelInfo,
+  entryEngine,
   routeOf,
   singleNodeGreedy,
   split,
@@ -37,22 +35,7 @@ const reference = JSON.parse(await Deno.readTextFile("../shared/reference/storie
   generated_ids: number[];
 };
 
-async function engineFor(
-  model: string,
-  resolveRoute: PipelineEngineOptions["resolveRoute"],
-  extra: Partial<PipelineEngineOptions> = {},
-) {
-  const info = await modelInfo(model);
-  return new PipelineEngine({
-    nodeId: "entry",
-    cfg: info.cfg,
-    tokenizer: info.tokenizer,
-    keyring: await testKeyring(),
-    resolveRoute,
-    ctx: 256,
-    ...extra,
-  });
-}
+const engineFor = entryEngine;
 
 Deno.test("greedy output of a 3-stage synthetic pipeline with f32 on the wire equals one node's", async () => {
   const model = await syntheticModel();

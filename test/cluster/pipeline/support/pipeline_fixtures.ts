@@ -4,6 +4,8 @@
  */
 import { Keyring } from "../../../../cluster/gossip/keyring.ts";
 import {
+  PipelineEngine,
+  type PipelineEngineOptions,
   type PipelineRoute,
   StageServer,
   type StageServerOptions,
@@ -152,4 +154,22 @@ export async function until(cond: () => boolean, ms: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 10));
   }
   return cond();
+}
+
+/** An entry engine ("entry") for `model` with the test key ring and a 256-token context; `extra` overrides. */
+export async function entryEngine(
+  model: string,
+  resolveRoute: PipelineEngineOptions["resolveRoute"],
+  extra: Partial<PipelineEngineOptions> = {},
+): Promise<PipelineEngine> {
+  const info = await modelInfo(model);
+  return new PipelineEngine({
+    nodeId: "entry",
+    cfg: info.cfg,
+    tokenizer: info.tokenizer,
+    keyring: await testKeyring(),
+    resolveRoute,
+    ctx: 256,
+    ...extra,
+  });
 }
