@@ -8,8 +8,9 @@
 // memory constant for any context. Output dims are split over threads: d = lid + j·WG, j < DPT.
 // Decode, causal prefill and batched decode over several slots are the same dispatch.
 //
-// Built with kernels/attention_chunk.wgsl (appended by kernels/mod.ts): the chunk loop is its
-// `attend_range` over positions [0, pos_i + 1), and DPT, NEG_BIG and the workgroup arrays come from it.
+// Built with kernels/attention_chunk.wgsl and kernels/workgroup_reduce.wgsl (appended by kernels/mod.ts):
+// the chunk loop is the former's `attend_range` over positions [0, pos_i + 1), DPT, NEG_BIG and the
+// workgroup arrays come from the two, and the chunk's max and sum are the latter's wg_max and wg_sum.
 //
 // Bindings:
 //   p      Params { n, n_heads, group, head_dim, kv_dim, ctx, scale, data_off }

@@ -8,10 +8,10 @@
 // stays constant for any context. An empty range gives m = NEG_BIG, l = 0, acc = 0.
 //
 // kernels/mod.ts appends this file to each including kernel (WGSL module-scope declarations may come in
-// any order, so the kernel's header stays first). It declares DPT, NEG_BIG, the workgroup arrays qs,
-// probs and red, and the functions wg_max, wg_sum, load_scaled_q and attend_range. It expects from the
-// including kernel:
+// any order, so the kernel's header stays first). It declares DPT, NEG_BIG, the workgroup arrays qs
+// and probs, and the functions load_scaled_q and attend_range. It expects from the including kernel:
 //   constants  WG (threads per workgroup, a power of two), MAX_HEAD_DIM (a multiple of WG)
+//   wg_max, wg_sum  from kernels/workgroup_reduce.wgsl, built in beside this snippet
 //   p          Params with head_dim and kv_dim, and scale (read by load_scaled_q)
 //   q          [.., head_dim] f32 (read by load_scaled_q)
 //   kc, vc     [slots, ctx, kv_dim] kv_t: one layer's K and V cache (read)
@@ -22,41 +22,12 @@ const NEG_BIG: f32 = -3.0e38; // stands in for −∞: exp(NEG_BIG − finite) u
 
 var<workgroup> qs: array<f32, MAX_HEAD_DIM>; // q · scale
 var<workgroup> probs: array<f32, WG>; // exp(score − m) of the current chunk
-var<workgroup> red: array<f32, WG>;
 
 // A softmax over a range of positions, not yet normalised: thread lid holds dims lid + j·WG of acc.
 struct Attended {
   m: f32,
   l: f32,
   acc: array<f32, DPT>,
-}
-
-fn wg_max(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) {
-      red[lid] = max(red[lid], red[lid + s]);
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn wg_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) {
-      red[lid] += red[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
 }
 
 // qs = q[qbase .. qbase + head_dim) · scale, published to the whole workgroup.

@@ -10,7 +10,7 @@
 // Dispatch: one workgroup of WG threads per (head h = x, token i = y, slice s = z); inside a slice the
 // same chunked online softmax as `attention` (thread lid scores position c0 + lid): `attend_range` of
 // kernels/attention_chunk.wgsl (appended by kernels/mod.ts), which also declares DPT, NEG_BIG and the
-// workgroup arrays.
+// workgroup arrays, with its max and sum from kernels/workgroup_reduce.wgsl (appended too).
 //
 // Bindings:
 //   p      Params { n, n_heads, group, head_dim, kv_dim, ctx, scale, data_off, splits, span }

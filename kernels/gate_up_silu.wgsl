@@ -8,7 +8,8 @@
 // Dispatch: as matvec — one workgroup of WG threads per ROWS rows of the piece (x, y: row blocks,
 // linearised past the 65535 limit), z: token t. Thread `lid` walks the 32-value groups g = lid,
 // lid + WG, … and dots the activation group with the ROWS gate rows (load_gate) and the ROWS up rows
-// (load_up); a workgroup tree reduction adds the WG partial sums of both.
+// (load_up); a workgroup tree reduction adds the WG partial sums of each. load_x_group and
+// wg_sum_rows come from kernels/matvec_rows.wgsl.
 //
 // A piece is a row range lying within one chunk of each weight (weights past a binding are split
 // into row chunks, and gate's and up's chunk boundaries may differ): row r of the piece is row
@@ -22,9 +23,6 @@
 //   out     [n, out_stride] f32 (write)
 //   gate_*  the gate chunk's weight sections (read), decoded by load_gate (see kernels/weights/)
 //   up_*    the up chunk's weight sections (read), decoded by load_up
-var<workgroup> partial_gate: array<f32, WG * ROWS>;
-var<workgroup> partial_up: array<f32, WG * ROWS>;
-
 @compute @workgroup_size(WG)
 fn gate_up_silu(
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -40,12 +38,7 @@ fn gate_up_silu(
   var acc_gate: array<f32, ROWS>;
   var acc_up: array<f32, ROWS>;
   for (var g = lid; g < p.groups; g += WG) {
-    var xv: array<vec4<f32>, 8>;
-    for (var k = 0u; k < 8u; k++) {
-      if (g * 8u + k < p.cols4) {
-        xv[k] = x[xbase + g * 8u + k];
-      }
-    }
+    var xv = load_x_group(xbase, g);
     for (var r = 0u; r < ROWS; r++) {
       // rows past the piece's end repeat its last row; their sums are never stored
       let row = min(first + r, p.rows - 1u);
@@ -61,22 +54,10 @@ fn gate_up_silu(
       acc_up[r] += su;
     }
   }
-  for (var r = 0u; r < ROWS; r++) {
-    partial_gate[r * WG + lid] = acc_gate[r];
-    partial_up[r * WG + lid] = acc_up[r];
-  }
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      for (var r = 0u; r < ROWS; r++) {
-        partial_gate[r * WG + lid] += partial_gate[r * WG + lid + stride];
-        partial_up[r * WG + lid] += partial_up[r * WG + lid + stride];
-      }
-    }
-    workgroupBarrier();
-  }
+  var gate = wg_sum_rows(acc_gate, lid);
+  var up = wg_sum_rows(acc_up, lid);
   if (lid < ROWS && first + lid < p.rows) {
-    let gs = partial_gate[lid * WG];
-    out[tok * p.out_stride + p.row_base + first + lid] = gs / (1.0 + exp(-gs)) * partial_up[lid * WG];
+    let gs = gate[lid];
+    out[tok * p.out_stride + p.row_base + first + lid] = gs / (1.0 + exp(-gs)) * up[lid];
   }
 }

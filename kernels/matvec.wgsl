@@ -4,7 +4,7 @@
 // 65535 limit), z: token t. Thread `lid` walks the 32-value groups g = lid, lid + WG, … of the row,
 // loads the activation group once and dots it with the ROWS rows decoded by load_group (the weight
 // format's decoder, kernels/weights/), so ROWS rows share each activation load; a workgroup tree
-// reduction adds the WG partial sums.
+// reduction adds the WG partial sums. load_x_group and wg_sum_rows come from kernels/matvec_rows.wgsl.
 //
 // Bindings:
 //   p     Params { rows, groups, cols4, row_base, out_stride }: rows of this weight chunk, 32-value
@@ -13,8 +13,6 @@
 //   x     [n, cols4] vec4<f32> activations (read); values past cols read as 0
 //   out   [n, out_stride] f32 (write)
 //   w_*   the chunk's weight sections (read), see kernels/weights/
-var<workgroup> partial: array<f32, WG * ROWS>;
-
 @compute @workgroup_size(WG)
 fn matvec(
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -29,12 +27,7 @@ fn matvec(
   let xbase = tok * p.cols4;
   var acc: array<f32, ROWS>;
   for (var g = lid; g < p.groups; g += WG) {
-    var xv: array<vec4<f32>, 8>;
-    for (var k = 0u; k < 8u; k++) {
-      if (g * 8u + k < p.cols4) {
-        xv[k] = x[xbase + g * 8u + k];
-      }
-    }
+    var xv = load_x_group(xbase, g);
     for (var r = 0u; r < ROWS; r++) {
       // rows past the chunk's end repeat its last row; their sums are never stored
       let wv = load_group(min(first + r, p.rows - 1u), g);
@@ -45,19 +38,8 @@ fn matvec(
       acc[r] += s;
     }
   }
-  for (var r = 0u; r < ROWS; r++) {
-    partial[r * WG + lid] = acc[r];
-  }
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      for (var r = 0u; r < ROWS; r++) {
-        partial[r * WG + lid] += partial[r * WG + lid + stride];
-      }
-    }
-    workgroupBarrier();
-  }
+  var sums = wg_sum_rows(acc, lid);
   if (lid < ROWS && first + lid < p.rows) {
-    out[tok * p.out_stride + p.row_base + first + lid] = partial[lid * WG];
+    out[tok * p.out_stride + p.row_base + first + lid] = sums[lid];
   }
 }

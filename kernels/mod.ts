@@ -27,12 +27,14 @@ import gatherRows from "./gather_rows.wgsl" with { type: "text" };
 import kvStore from "./kv_store.wgsl" with { type: "text" };
 import matmul from "./matmul.wgsl" with { type: "text" };
 import matvec from "./matvec.wgsl" with { type: "text" };
+import matvecRows from "./matvec_rows.wgsl" with { type: "text" };
 import penalize from "./penalize.wgsl" with { type: "text" };
 import rmsNorm from "./rms_norm.wgsl" with { type: "text" };
 import rope from "./rope.wgsl" with { type: "text" };
 import sample from "./sample.wgsl" with { type: "text" };
 import siluMul from "./silu_mul.wgsl" with { type: "text" };
 import softmax from "./softmax.wgsl" with { type: "text" };
+import workgroupReduce from "./workgroup_reduce.wgsl" with { type: "text" };
 import unpack from "./weights/unpack.wgsl" with { type: "text" };
 import bf16 from "./weights/bf16.wgsl" with { type: "text" };
 import f16 from "./weights/f16.wgsl" with { type: "text" };
@@ -47,7 +49,11 @@ import q6_k from "./weights/q6_k.wgsl" with { type: "text" };
 import q8_0 from "./weights/q8_0.wgsl" with { type: "text" };
 
 /** Shared kernel parts without an entry point, by file name (without `.wgsl`). */
-export const SNIPPET_SOURCES = { attention_chunk: attentionChunk } as const;
+export const SNIPPET_SOURCES = {
+  attention_chunk: attentionChunk,
+  matvec_rows: matvecRows,
+  workgroup_reduce: workgroupReduce,
+} as const;
 
 /** A kernel file followed by the snippets it calls into. */
 function withSnippets(kernel: string, ...snippets: readonly string[]): string {
@@ -58,22 +64,22 @@ function withSnippets(kernel: string, ...snippets: readonly string[]): string {
 export const KERNEL_SOURCES = {
   add,
   add_bias: addBias,
-  attention: withSnippets(attention, attentionChunk),
+  attention: withSnippets(attention, attentionChunk, workgroupReduce),
   attention_combine: attentionCombine,
-  attention_split: withSnippets(attentionSplit, attentionChunk),
+  attention_split: withSnippets(attentionSplit, attentionChunk, workgroupReduce),
   copy,
   embed,
-  gate_up_silu: gateUpSilu,
+  gate_up_silu: withSnippets(gateUpSilu, matvecRows),
   gather_rows: gatherRows,
   kv_store: kvStore,
   matmul,
-  matvec,
+  matvec: withSnippets(matvec, matvecRows),
   penalize,
-  rms_norm: rmsNorm,
+  rms_norm: withSnippets(rmsNorm, workgroupReduce),
   rope,
-  sample,
+  sample: withSnippets(sample, workgroupReduce),
   silu_mul: siluMul,
-  softmax,
+  softmax: withSnippets(softmax, workgroupReduce),
 } as const;
 
 /** Name of an op kernel. */

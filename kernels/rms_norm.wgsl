@@ -1,15 +1,14 @@
 // rms_norm — out[i, j] = x[i, j] / sqrt(mean_j(x[i, :]²) + eps) · w[j], for rows i < n.
 //
 // Dispatch: one workgroup of WG threads per row (linearised over x, y); a tree reduction in workgroup
-// memory sums the squares. `out` may be `x` (in place): each thread rewrites only values it read.
+// memory (wg_sum from kernels/workgroup_reduce.wgsl) sums the squares. `out` may be `x` (in place):
+// each thread rewrites only values it read.
 //
 // Bindings:
 //   p     Params { n, len, eps }
 //   x     [n, len] f32 (read, through ld_x)
 //   out   [n, len] f32 (write, through st_out)
 //   w     [len] f32 norm weight (read)
-var<workgroup> red: array<f32, WG>;
-
 @compute @workgroup_size(WG)
 fn rms_norm(
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -26,15 +25,7 @@ fn rms_norm(
     let v = ld_x(base + j);
     s += v * v;
   }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      red[lid] += red[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let scale = inverseSqrt(red[0] / f32(p.len) + p.eps);
+  let scale = inverseSqrt(wg_sum(s, lid) / f32(p.len) + p.eps);
   for (var j = lid; j < p.len; j += WG) {
     st_out(base + j, ld_x(base + j) * scale * w[j]);
   }

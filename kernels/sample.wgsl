@@ -17,6 +17,8 @@
 // kept ids, 0 elsewhere (one-hot when greedy): how tests compare the filtered set with the CPU's.
 //
 // Dispatch: one workgroup of WG threads per row (x); thread lid always takes j = lid, lid + WG, …
+// Sums over the row are workgroup tree reductions (wg_sum, kernels/workgroup_reduce.wgsl); the
+// (value, id) argmax reduce_best reuses that snippet's red array for its values.
 //
 // Bindings:
 //   p     Params { len, temperature, seed, ids_off, top_k, top_p, min_p, write_probs }
@@ -27,8 +29,7 @@ const LOWEST: f32 = -3.4028235e38; // NaN logits rank here, like the CPU's −�
 const KEY_POS_INF: u32 = 0xff800000u; // key_of(+∞)
 const MIN_TARGET: f32 = 1e-30; // top-p 0 still keeps the best token
 
-var<workgroup> red_v: array<f32, WG>;
-var<workgroup> red_j: array<u32, WG>;
+var<workgroup> red_j: array<u32, WG>; // ids beside the values in workgroup_reduce's red
 var<workgroup> shared_v: f32;
 var<workgroup> shared_j: u32;
 
@@ -63,40 +64,25 @@ fn within(k: u32, j: u32, t: u32, i: u32) -> bool {
   return k > t || (k == t && j <= i);
 }
 
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-  red_v[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) {
-      red_v[lid] += red_v[lid + s];
-    }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
-    shared_v = red_v[0];
-  }
-  return workgroupUniformLoad(&shared_v);
-}
-
 // The best (value, lowest id) of the workgroup; NONE ids lose. Returns the id; the value is in shared_v.
 fn reduce_best(v: f32, j: u32, lid: u32) -> u32 {
-  red_v[lid] = v;
+  red[lid] = v;
   red_j[lid] = j;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s /= 2u) {
     if (lid < s) {
-      let ov = red_v[lid + s];
+      let ov = red[lid + s];
       let oj = red_j[lid + s];
       let mine = red_j[lid];
-      if (oj != NONE && (mine == NONE || ov > red_v[lid] || (ov == red_v[lid] && oj < mine))) {
-        red_v[lid] = ov;
+      if (oj != NONE && (mine == NONE || ov > red[lid] || (ov == red[lid] && oj < mine))) {
+        red[lid] = ov;
         red_j[lid] = oj;
       }
     }
     workgroupBarrier();
   }
   if (lid == 0u) {
-    shared_v = red_v[0];
+    shared_v = red[0];
     shared_j = red_j[0];
   }
   return workgroupUniformLoad(&shared_j);
@@ -119,7 +105,7 @@ fn tally(row: u32, mode: u32, pt: u32, pi: u32, lo: u32, below: u32, m: f32, lid
       }
     }
   }
-  return reduce_sum(acc, lid);
+  return wg_sum(acc, lid);
 }
 
 // The largest key t whose tally (mode 0 or 1) reaches `need`: the key of the candidate where the
@@ -224,7 +210,7 @@ fn sample(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
         s += exp((v - m) / p.temperature);
       }
     }
-    let total = reduce_sum(s, lid);
+    let total = wg_sum(s, lid);
     for (var j = lid; j < p.len; j += WG) {
       let v = logit(row, j);
       let k = key_of(v);

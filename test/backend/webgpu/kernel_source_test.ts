@@ -33,6 +33,14 @@ Deno.test("each snippet has no entry point, names its contract and is built into
   }
   assert(KERNEL_SOURCES.attention.includes(SNIPPET_SOURCES.attention_chunk));
   assert(KERNEL_SOURCES.attention_split.includes(SNIPPET_SOURCES.attention_chunk));
+  for (const kernel of ["attention", "attention_split", "rms_norm", "sample", "softmax"] as const) {
+    assert(
+      KERNEL_SOURCES[kernel].includes(SNIPPET_SOURCES.workgroup_reduce),
+      `${kernel} reduces through the snippet`,
+    );
+  }
+  assert(KERNEL_SOURCES.matvec.includes(SNIPPET_SOURCES.matvec_rows));
+  assert(KERNEL_SOURCES.gate_up_silu.includes(SNIPPET_SOURCES.matvec_rows));
 });
 
 Deno.test("every weight decoder documents and reads exactly its format's sections", () => {
