@@ -119,6 +119,31 @@ export interface LayoutStage {
 }
 
 /**
+ * Replicas with `layout`'s stages and every cost zero (the first stage holds the embedding, the last
+ * the head): the shape a plan is costed from, and all an epoch (a hash of the layout) needs.
+ */
+export function layoutReplicas(layout: readonly (readonly LayoutStage[])[]): Replica[] {
+  return layout.map((r) => ({
+    stages: r.map((s, i): PlanStage => ({
+      nodeId: s.nodeId,
+      start: s.start,
+      end: s.end,
+      embedding: i === 0,
+      head: i === r.length - 1,
+      weightBytes: 0,
+      computeMs: 0,
+      hopMs: 0,
+      queueDepth: 0,
+    })),
+    bottleneckMs: 0,
+    hopsMs: 0,
+    costMs: 0,
+    latencyMs: 0,
+    tokensPerSec: 0,
+  }));
+}
+
+/**
  * A plan with a given layout (replicas of stages) and epoch, costed under `input` as
  * {@link recostPlan} would: how a node that has no plan yet — it just joined — takes over the plan
  * the ring already runs, so that the hysteresis of {@link nextPlan} applies to it as it does to the
@@ -140,24 +165,7 @@ export function planFromLayout(
   input: PlannerInput,
   options: Partial<PlannerOptions> = {},
 ): Plan {
-  const skeleton: Replica[] = layout.filter((r) => r.length > 0).map((r) => ({
-    stages: r.map((s, i): PlanStage => ({
-      nodeId: s.nodeId,
-      start: s.start,
-      end: s.end,
-      embedding: i === 0,
-      head: i === r.length - 1,
-      weightBytes: 0,
-      computeMs: 0,
-      hopMs: 0,
-      queueDepth: 0,
-    })),
-    bottleneckMs: 0,
-    hopsMs: 0,
-    costMs: 0,
-    latencyMs: 0,
-    tokensPerSec: 0,
-  }));
+  const skeleton = layoutReplicas(layout.filter((r) => r.length > 0));
   // a layout from the network must be well formed: contiguous ranges, each node in one stage at most
   const seen = new Set<string>();
   const usable = skeleton.filter((r) => {

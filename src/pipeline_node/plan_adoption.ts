@@ -24,6 +24,7 @@
  * @module
  */
 import {
+  layoutReplicas,
   type Plan,
   planFromLayout,
   type PlannerInput,
@@ -87,26 +88,12 @@ export function epochOfLayout(p: MemberPlan): number {
 
 /** A plan with `p`'s layout and no costs: enough for layoutEpoch. */
 function skeleton(p: MemberPlan): Plan {
+  const layout = (p.replicas ?? []).map((r) =>
+    r.map((s) => ({ nodeId: s.node, start: s.start, end: s.end }))
+  );
   return {
     epoch: p.epoch,
-    replicas: (p.replicas ?? []).map((r) => ({
-      stages: r.map((s, i) => ({
-        nodeId: s.node,
-        start: s.start,
-        end: s.end,
-        embedding: i === 0,
-        head: i === r.length - 1,
-        weightBytes: 0,
-        computeMs: 0,
-        hopMs: 0,
-        queueDepth: 0,
-      })),
-      bottleneckMs: 0,
-      hopsMs: 0,
-      costMs: 0,
-      latencyMs: 0,
-      tokensPerSec: 0,
-    })),
+    replicas: layoutReplicas(layout),
     decisions: [],
     tokensPerSec: 0,
     brokenReplicas: 0,
