@@ -11,6 +11,8 @@ use core::arch::wasm32::*;
 const LOG2E: f32 = 1.442_695_f32;
 const LN2_HI: f32 = 0.693_359_4_f32; // 0x3f318000, 9 significant bits
 const LN2_LO: f32 = -2.121_944_4e-4_f32;
+/// 1.5·2^23: v + ROUND − ROUND is v rounded to the nearest integer, ties to even, for |v| < 2^22.
+const ROUND: f32 = 12_582_912.0;
 
 /// The constants of [`Exp::exp4`], made once per job (see [`crate::simd::opaque`]).
 pub struct Exp {
@@ -22,6 +24,8 @@ pub struct Exp {
     /// Taylor coefficients 1/720 .. 1/1, highest first
     c: [v128; 7],
     bias: v128,
+    /// 1.5·2^23: added and subtracted, rounds to an integer (see [`Exp::exp4`])
+    round: v128,
     pub one: v128,
 }
 
@@ -44,6 +48,7 @@ impl Exp {
                 k.f32(1.0),
             ],
             bias: k.i32(127),
+            round: k.f32(ROUND),
             one: k.f32(1.0),
         }
     }
@@ -51,15 +56,21 @@ impl Exp {
     /// e^x per lane.
     #[inline(always)]
     pub unsafe fn exp4(&self, x: v128) -> v128 {
-        let x = f32x4_max(f32x4_min(x, self.hi), self.lo);
-        let n = f32x4_nearest(f32x4_mul(x, self.log2e));
+        // pmin/pmax are one instruction each where min/max take about seven (NaN and ±0 rules): with x
+        // as the first operand a NaN x passes through, as min/max would let it
+        let x = f32x4_pmax(f32x4_pmin(x, self.hi), self.lo);
+        // round to nearest even by adding 1.5·2^23 (exact for |x·log2 e| < 2^22, as after the clamp): the
+        // sum's low mantissa bits are then n as an integer, so no float→int conversion (about eight
+        // instructions in V8 for its saturation rules) is needed; n is f32x4.nearest's value exactly
+        let shifted = f32x4_add(f32x4_mul(x, self.log2e), self.round);
+        let n = f32x4_sub(shifted, self.round);
         let r = f32x4_sub(f32x4_sub(x, f32x4_mul(n, self.ln2_hi)), f32x4_mul(n, self.ln2_lo));
         let mut p = self.c[0];
         for k in 1..7 {
             p = f32x4_add(f32x4_mul(p, r), self.c[k]);
         }
         // 2^n = 2^(n/2) · 2^(n − n/2): each factor is a normal f32 for n in −150..=128
-        let ni = i32x4_trunc_sat_f32x4(n);
+        let ni = i32x4_sub(shifted, self.round);
         let n1 = i32x4_shr(ni, 1);
         let n2 = i32x4_sub(ni, n1);
         f32x4_mul(f32x4_mul(p, self.pow2i(n1)), self.pow2i(n2))
