@@ -126,6 +126,14 @@ function penaltiesApply(p: SamplingParams): boolean {
   return active && (p.penaltyLastN ?? DEFAULT_PENALTY_LAST_N) !== 0;
 }
 
+/**
+ * Whether `p` picks the highest raw logit: temperature 0 and no penalty that changes the logits. Such a
+ * pick needs no copy of the logits, and a backend may make it where the logits are (greedyRows).
+ */
+export function isPlainGreedy(p: SamplingParams): boolean {
+  return p.temperature === 0 && !penaltiesApply(p);
+}
+
 /** The greedy pick without a copy: highest logit, lowest id on ties, NaN never chosen; -1 if none. */
 function greedyPick(logits: Float32Array): number {
   let best = -1;
@@ -159,7 +167,7 @@ export function sample(
 ): number {
   validateSamplingParams(params);
   if (logits.length === 0) throw new SamplerError("cannot sample from empty logits");
-  if (params.temperature === 0 && !penaltiesApply(params)) {
+  if (isPlainGreedy(params)) {
     // the common greedy case reads the logits in place: the same pick as below, without a copy
     const best = greedyPick(logits);
     if (best < 0) throw new SamplerError("every logit is -Infinity or NaN: nothing to sample");

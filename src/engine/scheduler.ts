@@ -38,7 +38,12 @@ import { planStep } from "./batch_plan.ts";
 import { eventLoopTurn } from "./event_loop_turn.ts";
 import { type ChunkControl, GpuChunkDecoder, type GpuDecodeOptions } from "./gpu_chunk_decode.ts";
 import { BLOCKING_DRAIN_MS, drainStreams } from "./stream_drain.ts";
-import { defaultSamplingParams, type SamplingParams, validateSamplingParams } from "./sampler.ts";
+import {
+  defaultSamplingParams,
+  isPlainGreedy,
+  type SamplingParams,
+  validateSamplingParams,
+} from "./sampler.ts";
 import { FairQueue } from "./fair_queue.ts";
 import { DrainingError, EngineError } from "./scheduler_errors.ts";
 import { Sequence, type SequenceRequest, type SequenceSummary } from "./sequence.ts";
@@ -357,7 +362,7 @@ export class Scheduler {
    */
   private greedyStep(logits: Tensor, emitting: Sequence[]): boolean {
     const backend = this.model.forward.backend;
-    if (!backend.greedyRows || !emitting.every((s) => plainGreedy(s.params))) return false;
+    if (!backend.greedyRows || !emitting.every((s) => isPlainGreedy(s.params))) return false;
     if (this.greedyIds.length < emitting.length) this.greedyIds = new Int32Array(emitting.length);
     const ids = backend.greedyRows(logits, emitting.length, this.model.cfg.vocab, this.greedyIds);
     for (let i = 0; i < emitting.length; i++) if (ids[i] < 0) return false;
@@ -454,12 +459,6 @@ export class Scheduler {
       }
     });
   }
-}
-
-/** Temperature 0 without penalties: the sampler's pick is the highest logit (validated at submit). */
-function plainGreedy(p: SamplingParams): boolean {
-  return p.temperature === 0 && p.repetitionPenalty === 1 && p.frequencyPenalty === 0 &&
-    p.presencePenalty === 0;
 }
 
 function randomSeed(): number {
