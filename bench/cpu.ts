@@ -10,8 +10,8 @@
  * its 256 MiB buffer would otherwise count in the peak RSS.
  *
  * Roofline: decode reads every layer matrix, the output head and one embedding row per token, so it can
- * go no faster than (probe GB/s) ÷ (those bytes, as stored in the GGUF file). The wasm backend repacks
- * Q4_0/Q8_0 rows 11 % / 6 % larger, which counts against it.
+ * go no faster than (probe GB/s) ÷ (those bytes, as stored in the GGUF file; the wasm backend's
+ * repacked Q4_0/Q8_0 rows hold the same bytes, reordered).
  *
  * Model files are generated on first use into bench/out/ (as `make-model --preset P --type T --seed 1`
  * would write them; tinyllama takes a minute or two per type) and reused after.

@@ -3,7 +3,7 @@
  *
  * For each weight type and shape (rows × cols), at 1 and 2 threads: decode-style products (n = 1) cycling
  * over enough copies of the matrix that every product streams its weights from DRAM (≥ 256 MiB per
- * pass), reported as GB/s of weight bytes (GGUF size; the repacked Q4_0/Q8_0 rows read 11 % / 6 % more)
+ * pass), reported as GB/s of weight bytes (GGUF size; the repacked Q4_0/Q8_0 rows hold the same bytes)
  * and as a fraction of a read-only STREAM-style probe over a 256 MiB buffer, measured inside wasm in the
  * same backend, with the same threads, just before. Also prints the cost of one synchronised dispatch
  * of the worker pool, and what a transformer layer pays for it.

@@ -8,7 +8,7 @@
  *   shuffled round-robin; on silence ask k peers to ping it (they nack if they cannot) and try a
  *   TCP ping; still silent → *suspect* it. A suspect is probed with its suspicion attached (the
  *   "buddy" rule), so its ack can already carry its refutation.
- * - **Suspicion** (`member_table.ts`, `suspicion.ts`): a suspect member has a timer of
+ * - **Suspicion** (`member_table.ts`, `suspicion_timers.ts`): a suspect member has a timer of
  *   suspicionMult·log10(N)·interval, started up to suspicionMaxTimeoutMult times longer and
  *   shortened by each independent confirmation (Lifeguard). When it fires the member is *dead*.
  *   A member that hears it is suspected refutes by bumping its incarnation; the newer incarnation
@@ -16,14 +16,14 @@
  *   self, and values implausibly far in the future are rejected.
  * - **Local health** (`awareness.ts`): missed nacks and refutations mean *we* are slow; our probe
  *   interval stretches up to awarenessMaxMultiplier× so a stalled node does not accuse others.
- * - **Dissemination** (`broadcast_queue.ts`): every state change is queued (newest per member) and
- *   piggybacked on pings and acks, plus a gossip round to a few random members every gossip
- *   interval, each message sent retransmitMult·ceil(log10(N+1)) times.
+ * - **Dissemination** (`broadcast_queue.ts`, `packet_sender.ts`): every state change is queued
+ *   (newest per member) and piggybacked on pings and acks, plus a gossip round to a few random
+ *   members every gossip interval, each message sent retransmitMult·ceil(log10(N+1)) times.
  * - **Anti-entropy** (`push_pull.ts`, `reconnector.ts`): a periodic TCP push-pull exchanges full
  *   state with one random member; the same exchange is how a node joins and how protocol versions
  *   are negotiated. Failed members are retried now and then (Serf's reconnect), and a datagram from
  *   a member we think dead triggers a sync with it, so a healed partition merges in seconds.
- * - **User state** (`broadcastUserState`): a small per-node record (the live load) spread like
+ * - **User state** (`user_states.ts`): a small per-node record (the live load) spread like
  *   membership news — queued newest-replaces-older and re-gossiped by every node that learns a
  *   newer one — so every node's view of every other node's load stays seconds old, where acks
  *   alone refresh it only once per N probe intervals.
@@ -38,6 +38,10 @@
  * {@link Transport}, so the same class runs on real sockets and in the deterministic simulator
  * (`sim/`). Node metadata (capabilities ≤ 512 bytes) and live load (in ack payloads) are
  * encoded by `node_meta.ts`.
+ *
+ * This file is the shell: it wires the parts, runs the loops, joins, leaves and answers queries.
+ * Received input is routed by `message_handler.ts` (stale rumors answered by `stale_corrector.ts`,
+ * user states kept by `user_states.ts`); everything sent leaves through `packet_sender.ts`.
  *
  * @example
  * ```ts
@@ -54,34 +58,21 @@
 import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast_queue.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
-import {
-  COMPOUND_HEADER_OVERHEAD,
-  COMPOUND_PART_OVERHEAD,
-  decodeMessage,
-  decodePacket,
-  encodeCompound,
-  encodeMessage,
-} from "./codec.ts";
-import { type GossipConfig, MAX_DATAGRAM_BYTES } from "./config.ts";
-import { GossipError, JoinError, UnknownMessageTypeError } from "./errors.ts";
+import { encodeMessage } from "./codec.ts";
+import type { GossipConfig } from "./config.ts";
+import { GossipError, JoinError } from "./errors.ts";
 import { type MemberEvent, type MemberState, MemberTable } from "./member_table.ts";
-import {
-  ACK_PAYLOAD_MAX_BYTES,
-  type AliveMsg,
-  type DeadMsg,
-  MemberStatus,
-  type Message,
-  MessageType,
-  type SuspectMsg,
-  USER_STATE_MAX_BYTES,
-  type UserStateMsg,
-} from "./messages.ts";
+import { type InboundStats, MessageHandler } from "./message_handler.ts";
+import { type DeadMsg, MemberStatus, MessageType } from "./messages.ts";
+import { PacketSender, type PacketSenderStats } from "./packet_sender.ts";
 import { Prober, type ProbeStats } from "./prober.ts";
-import { answerPushPull, encodeLocalState, LOCAL_VERSIONS, mergePushPullReply } from "./push_pull.ts";
+import { encodeLocalState, LOCAL_VERSIONS, mergePushPullReply } from "./push_pull.ts";
 import { Reconnector } from "./reconnector.ts";
 import { type Rng, systemRng } from "./rng.ts";
+import { type StaleCorrectionStats, StaleCorrector } from "./stale_corrector.ts";
 import { initialIncarnation, pushPullScaleMs } from "./timing.ts";
 import type { Transport } from "./transport.ts";
+import { UserStates, type UserStateStats } from "./user_states.ts";
 
 /** Everything a {@link GossipNode} needs; only `config` and `transport` are required. */
 export interface GossipNodeOptions {
@@ -113,44 +104,14 @@ export interface MemberInfo extends Readonly<MemberState> {
   userStateAgeMs?: number;
 }
 
-/** Packet and protocol counters. */
-export interface GossipStats extends ProbeStats {
-  packetsSent: number;
-  bytesSent: number;
-  packetsReceived: number;
-  bytesReceived: number;
-  malformedPackets: number;
-  unknownMessages: number;
-  misdirectedPings: number;
+/** Packet and protocol counters, gathered from the node's parts. */
+export interface GossipStats
+  extends ProbeStats, PacketSenderStats, InboundStats, StaleCorrectionStats, UserStateStats {
+  /** Exceptions caught from message handlers and timers. */
   handlerErrors: number;
-  streamsServed: number;
-  malformedStreams: number;
   pushPulls: number;
   pushPullsFailed: number;
-  /** Senders of stale suspect/dead rumors we corrected directly. */
-  staleCorrections: number;
-  /** User states we accepted as newer than what we knew. */
-  userStatesAccepted: number;
-  /** User states dropped: older than known, about an unknown member, or about ourselves. */
-  userStatesIgnored: number;
 }
-
-/** Prefix of broadcast-queue keys for user states; membership news is keyed by the bare member
- * name, so a member's state and its alive/suspect/dead news never replace each other. */
-const USER_STATE_KEY = "\u0000user\u0000";
-
-/** A user state as last learnt about one member. */
-interface KnownUserState {
-  incarnation: number;
-  seq: number;
-  payload: Uint8Array;
-  /** When we learnt it (clock ms). */
-  at: number;
-}
-
-/** (sender, member, incarnation) corrections remembered to avoid repeats; the set is simply
- * cleared when full, which at worst repeats a one-datagram correction. */
-const STALE_CORRECTIONS_REMEMBERED = 4096;
 
 export class GossipNode {
   readonly config: GossipConfig;
@@ -162,30 +123,15 @@ export class GossipNode {
   readonly queue: BroadcastQueue;
   readonly prober: Prober;
   readonly reconnector: Reconnector;
-  readonly #stats = {
-    packetsSent: 0,
-    bytesSent: 0,
-    packetsReceived: 0,
-    bytesReceived: 0,
-    malformedPackets: 0,
-    unknownMessages: 0,
-    misdirectedPings: 0,
-    handlerErrors: 0,
-    streamsServed: 0,
-    malformedStreams: 0,
-    pushPulls: 0,
-    pushPullsFailed: 0,
-    staleCorrections: 0,
-    userStatesAccepted: 0,
-    userStatesIgnored: 0,
-  };
+  readonly #sender: PacketSender;
+  readonly #staleCorrector: StaleCorrector;
+  readonly #userStates: UserStates;
+  readonly #handler: MessageHandler;
+  readonly #stats = { handlerErrors: 0, pushPulls: 0, pushPullsFailed: 0 };
   #timers: TimerHandle[] = [];
   #running = false;
   #rtt = new Map<string, number>();
-  #corrected = new Set<string>();
   #payloads = new Map<string, { payload: Uint8Array; at: number }>();
-  #userStates = new Map<string, KnownUserState>();
-  #userSeq = 0;
 
   constructor(readonly options: GossipNodeOptions) {
     this.config = options.config;
@@ -212,7 +158,7 @@ export class GossipNode {
       table: this.table,
       awareness: this.awareness,
       transport: this.transport,
-      send: (to, parts) => this.#send(to, parts),
+      send: (to, parts) => this.#sender.send(to, parts),
       onPingComplete: (node, rtt, payload) => {
         this.#rtt.set(node, rtt);
         this.#payloads.set(node, { payload, at: this.clock.now() });
@@ -225,6 +171,23 @@ export class GossipNode {
       table: this.table,
       pushPull: (addr, join) => this.pushPull(addr, join),
     });
+    const { config, clock, table, queue, transport, prober, reconnector } = this;
+    this.#sender = new PacketSender({ config, clock, table, queue, transport });
+    this.#staleCorrector = new StaleCorrector({ table, send: (to, parts) => this.#sender.send(to, parts) });
+    this.#userStates = new UserStates({ table, clock, broadcast: (key, msg) => queue.queue(key, msg) });
+    this.#handler = new MessageHandler({
+      config,
+      table,
+      prober,
+      reconnector,
+      sender: this.#sender,
+      staleCorrector: this.#staleCorrector,
+      userStates: this.#userStates,
+      running: () => this.#running,
+      guard: (what, fn) => this.#guard(what, fn),
+      ackPayload: () => this.options.ackPayload?.(),
+      log: (level, message) => this.#log(level, message),
+    });
   }
 
   /** Announces ourselves and starts the probe, gossip, push-pull and reconnect loops. */
@@ -234,13 +197,13 @@ export class GossipNode {
     const inc = this.options.incarnation ?? initialIncarnation(this.clock.now());
     this.table.bootstrap(this.transport.address, this.options.meta ?? new Uint8Array(0), LOCAL_VERSIONS, inc);
     this.transport.listen({
-      onPacket: (from, data) => this.#onPacket(from, data),
-      onRequest: (from, data, reply) => this.#onRequest(from, data, reply),
+      onPacket: (from, data) => this.#handler.onPacket(from, data),
+      onRequest: (from, data, reply) => this.#handler.onRequest(from, data, reply),
     });
     const cfg = this.config;
     // Random stagger so nodes started together do not tick in lockstep.
     this.#loop(() => cfg.probeIntervalMs, () => this.prober.tick());
-    if (cfg.gossipNodes > 0) this.#loop(() => cfg.gossipIntervalMs, () => this.#gossip());
+    if (cfg.gossipNodes > 0) this.#loop(() => cfg.gossipIntervalMs, () => this.#sender.gossip());
     if (cfg.pushPullIntervalMs > 0) {
       this.#loop(
         () => pushPullScaleMs(cfg.pushPullIntervalMs, this.table.numNodes),
@@ -312,7 +275,7 @@ export class GossipNode {
       // see us fail instead of leave.
       const direct = encodeMessage(notice);
       for (const m of this.table.members()) {
-        if (m.name !== me.name && m.status === MemberStatus.Alive) this.#sendRaw(m.addr, direct);
+        if (m.name !== me.name && m.status === MemberStatus.Alive) this.#sender.sendRaw(m.addr, direct);
       }
     });
   }
@@ -340,16 +303,7 @@ export class GossipNode {
    * Throws {@link WireEncodeError} if the payload is too large.
    */
   broadcastUserState(payload: Uint8Array): void {
-    const me = this.table.local();
-    this.#userSeq = (this.#userSeq + 1) >>> 0;
-    const msg: UserStateMsg = {
-      type: MessageType.User,
-      node: me.name,
-      incarnation: me.incarnation,
-      seq: this.#userSeq,
-      payload,
-    };
-    this.queue.queue(USER_STATE_KEY + me.name, encodeMessage(msg));
+    this.#userStates.publish(payload);
   }
 
   /** All known members with their last RTT, ack payload and user state. */
@@ -369,9 +323,17 @@ export class GossipNode {
     });
   }
 
-  /** Counters, merged from the engine, the prober and the member table. */
+  /** Counters, merged from the node's parts, the prober and the member table. */
   stats(): GossipStats & MemberTable["stats"] {
-    return { ...this.#stats, ...this.prober.stats, ...this.table.stats };
+    return {
+      ...this.#sender.stats,
+      ...this.#handler.stats,
+      ...this.#stats,
+      ...this.#staleCorrector.stats,
+      ...this.#userStates.stats,
+      ...this.prober.stats,
+      ...this.table.stats,
+    };
   }
 
   /** Lifeguard health score (0 = healthy). */
@@ -404,38 +366,6 @@ export class GossipNode {
     }
   }
 
-  /** Sends `parts` as one datagram, filling the spare room with queued broadcasts. */
-  #send(to: string, parts: Uint8Array[]): void {
-    let used = this.transport.packetOverhead + COMPOUND_HEADER_OVERHEAD;
-    for (const p of parts) used += COMPOUND_PART_OVERHEAD + p.length;
-    const extra = this.queue.getBroadcasts(COMPOUND_PART_OVERHEAD, MAX_DATAGRAM_BYTES - used);
-    const all = extra.length > 0 ? parts.concat(extra) : parts;
-    this.#sendRaw(to, all.length === 1 ? all[0] : encodeCompound(all));
-  }
-
-  #sendRaw(to: string, packet: Uint8Array): void {
-    this.#stats.packetsSent++;
-    this.#stats.bytesSent += packet.length;
-    this.transport.sendPacket(to, packet);
-  }
-
-  #gossip(): void {
-    const now = this.clock.now();
-    const cfg = this.config;
-    const targets = this.table.kRandomMembers(
-      cfg.gossipNodes,
-      (m) =>
-        m.name === cfg.name || m.status === MemberStatus.Left ||
-        (m.status === MemberStatus.Dead && now - m.stateChangeAt > cfg.gossipToTheDeadMs),
-    );
-    const room = MAX_DATAGRAM_BYTES - this.transport.packetOverhead - COMPOUND_HEADER_OVERHEAD;
-    for (const t of targets) {
-      const msgs = this.queue.getBroadcasts(COMPOUND_PART_OVERHEAD, room);
-      if (msgs.length === 0) return;
-      this.#sendRaw(t.addr, msgs.length === 1 ? msgs[0] : encodeCompound(msgs));
-    }
-  }
-
   #pushPullRandom(): void {
     const [peer] = this.table.kRandomMembers(
       1,
@@ -447,141 +377,6 @@ export class GossipNode {
   #onEvent(e: MemberEvent): void {
     this.reconnector.onEvent(e);
     this.options.onEvent?.(e);
-  }
-
-  #onPacket(from: string, data: Uint8Array): void {
-    if (!this.#running) return;
-    this.#stats.packetsReceived++;
-    this.#stats.bytesReceived += data.length;
-    let decoded: ReturnType<typeof decodePacket>;
-    try {
-      decoded = decodePacket(data);
-    } catch (e) {
-      this.#countBad(e);
-      return;
-    }
-    for (const e of decoded.errors) this.#countBad(e);
-    if (decoded.messages.length > 0) this.reconnector.noticeLife(from);
-    for (const m of decoded.messages) this.#guard("packet", () => this.#handle(from, m));
-  }
-
-  /**
-   * A suspect/dead rumor older than the alive incarnation we know means its sender missed the
-   * refutation. Tell that sender directly (one datagram) instead of hoping the refutation's
-   * epidemic, whose budget is spent, reaches it before its suspicion timer does. At most once per
-   * sender, member and incarnation.
-   */
-  #correctStale(from: string, m: SuspectMsg | DeadMsg): void {
-    const known = this.table.get(m.node);
-    if (!known || known.status !== MemberStatus.Alive || m.incarnation >= known.incarnation) return;
-    const key = `${from}\u0000${m.node}\u0000${known.incarnation}`;
-    if (this.#corrected.has(key)) return;
-    if (this.#corrected.size >= STALE_CORRECTIONS_REMEMBERED) this.#corrected.clear();
-    this.#corrected.add(key);
-    this.#stats.staleCorrections++;
-    const alive: AliveMsg = {
-      type: MessageType.Alive,
-      incarnation: known.incarnation,
-      node: known.name,
-      addr: known.addr,
-      meta: known.meta,
-      vsn: known.vsn,
-    };
-    this.#send(from, [encodeMessage(alive)]);
-  }
-
-  #countBad(e: unknown): void {
-    if (e instanceof UnknownMessageTypeError) this.#stats.unknownMessages++;
-    else this.#stats.malformedPackets++;
-  }
-
-  #handle(from: string, m: Message): void {
-    switch (m.type) {
-      case MessageType.Ping:
-        if (m.node !== "" && m.node !== this.config.name) {
-          this.#stats.misdirectedPings++;
-          return;
-        }
-        this.#send(from, [encodeMessage({ type: MessageType.Ack, seq: m.seq, payload: this.#ackPayload() })]);
-        return;
-      case MessageType.IndirectPing:
-        return this.prober.handleIndirectPing(from, m);
-      case MessageType.Ack:
-        return this.prober.handleAck(m.seq, m.payload);
-      case MessageType.Nack:
-        return this.prober.handleNack(m.seq);
-      case MessageType.Alive:
-        return this.table.aliveNode(m);
-      case MessageType.Suspect:
-        this.#correctStale(from, m);
-        return this.table.suspectNode(m);
-      case MessageType.Dead:
-        this.#correctStale(from, m);
-        return this.table.deadNode(m);
-      case MessageType.User:
-        return this.#userState(m);
-      default:
-        // Stream-only messages arriving as datagrams.
-        this.#stats.malformedPackets++;
-    }
-  }
-
-  #onRequest(from: string, data: Uint8Array, reply: (data: Uint8Array) => void): void {
-    if (!this.#running) return;
-    this.#stats.streamsServed++;
-    const fail = (message: string) => reply(encodeMessage({ type: MessageType.Error, message }));
-    let m: Message;
-    try {
-      m = decodeMessage(data);
-    } catch (e) {
-      this.#stats.malformedStreams++;
-      return fail(`malformed request: ${(e as Error).message}`);
-    }
-    this.#guard("stream", () => {
-      if (m.type === MessageType.Ping) {
-        if (m.node !== "" && m.node !== this.config.name) {
-          return fail(`this is ${this.config.name}, not ${m.node}`);
-        }
-        return reply(encodeMessage({ type: MessageType.Ack, seq: m.seq, payload: this.#ackPayload() }));
-      }
-      if (m.type !== MessageType.PushPull) return fail(`unexpected stream message type ${m.type}`);
-      let answer: Uint8Array;
-      try {
-        answer = answerPushPull(this.table, m);
-      } catch (e) {
-        this.#log("warn", `refused push-pull from ${from}: ${(e as Error).message}`);
-        return fail((e as Error).message);
-      }
-      reply(answer);
-    });
-  }
-
-  /** Keeps a user state newer than what we know about a known member, and passes it on. States
-   * about unknown names are dropped, so forged names cannot grow the map. */
-  #userState(m: UserStateMsg): void {
-    const known = this.#userStates.get(m.node);
-    const newer = !known || m.incarnation > known.incarnation ||
-      (m.incarnation === known.incarnation && m.seq > known.seq);
-    if (
-      !newer || m.node === this.config.name || !this.table.get(m.node) ||
-      m.payload.length > USER_STATE_MAX_BYTES
-    ) {
-      this.#stats.userStatesIgnored++;
-      return;
-    }
-    this.#stats.userStatesAccepted++;
-    this.#userStates.set(m.node, {
-      incarnation: m.incarnation,
-      seq: m.seq,
-      payload: m.payload,
-      at: this.clock.now(),
-    });
-    this.queue.queue(USER_STATE_KEY + m.node, encodeMessage(m));
-  }
-
-  #ackPayload(): Uint8Array {
-    const p = this.options.ackPayload?.() ?? new Uint8Array(0);
-    return p.length <= ACK_PAYLOAD_MAX_BYTES ? p : new Uint8Array(0);
   }
 
   #log(level: "debug" | "info" | "warn", message: string): void {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { MemberStatus, ProtocolVersions } from "./messages.ts";
+import { type AliveMsg, type MemberStatus, MessageType, type ProtocolVersions } from "./messages.ts";
 
 /** What this node knows about one member. */
 export interface MemberState {
@@ -27,6 +27,18 @@ export interface MemberEvent {
   /** Who reported it (suspect/dead) or the conflicting address (conflict). */
   from?: string;
   at: number;
+}
+
+/** The alive message announcing `m` as it is now (refutations, re-announcements, corrections). */
+export function aliveMessage(m: Readonly<MemberState>): AliveMsg {
+  return {
+    type: MessageType.Alive,
+    incarnation: m.incarnation,
+    node: m.name,
+    addr: m.addr,
+    meta: m.meta,
+    vsn: m.vsn,
+  };
 }
 
 /** Byte-wise equality (metadata comparison). */

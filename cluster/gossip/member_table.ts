@@ -16,6 +16,8 @@
  * - Incarnations implausibly far ahead of our clock are rejected (see `isPlausibleIncarnation`).
  *
  * Pure apart from the clock and RNG it is given: no sockets; outgoing news goes to `broadcast`.
+ * The records, their address index and probe order live in `member_roster.ts`, the running
+ * suspicion timers in `suspicion_timers.ts`; this file is only the rules.
  *
  * @module
  */
@@ -32,10 +34,18 @@ import {
   type PushNodeState,
   type SuspectMsg,
 } from "./messages.ts";
-import { randomInt, type Rng, shuffle } from "./rng.ts";
-import { Suspicion } from "./suspicion.ts";
-import { isPlausibleIncarnation, suspicionConfirmationsWanted, suspicionTimeoutMs } from "./timing.ts";
-import { bytesEqual, type MemberEvent, type MemberState, versionsEqual } from "./member_state.ts";
+import type { Rng } from "./rng.ts";
+import type { Suspicion } from "./suspicion.ts";
+import { SuspicionTimers } from "./suspicion_timers.ts";
+import { isPlausibleIncarnation } from "./timing.ts";
+import {
+  aliveMessage,
+  bytesEqual,
+  type MemberEvent,
+  type MemberState,
+  versionsEqual,
+} from "./member_state.ts";
+import { MemberRoster } from "./member_roster.ts";
 
 export type { MemberEvent, MemberState } from "./member_state.ts";
 
@@ -74,12 +84,9 @@ export interface MemberTableStats {
 }
 
 export class MemberTable {
-  /** Probe order (shuffled at every wrap-around). */
-  #nodes: MemberState[] = [];
-  #map = new Map<string, MemberState>();
-  #byAddr = new Map<string, MemberState>();
-  #timers = new Map<string, Suspicion>();
-  #probeIndex = 0;
+  /** The member records, their address index and probe order. */
+  readonly #roster: MemberRoster;
+  readonly #timers: SuspicionTimers;
   #incarnation = 0;
   #leaving = false;
   readonly stats: MemberTableStats = {
@@ -90,7 +97,11 @@ export class MemberTable {
     reannouncements: 0,
   };
 
-  constructor(readonly options: MemberTableOptions) {}
+  constructor(readonly options: MemberTableOptions) {
+    const { localName, config, clock, rng } = options;
+    this.#roster = new MemberRoster({ localName, config, clock, rng });
+    this.#timers = new SuspicionTimers({ config, clock });
+  }
 
   get localName(): string {
     return this.options.localName;
@@ -98,7 +109,7 @@ export class MemberTable {
 
   /** Members known, dead ones not yet forgotten included (the N of the timing formulas). */
   get numNodes(): number {
-    return this.#nodes.length;
+    return this.#roster.size;
   }
 
   /** True once `leave` began: our own alive news is ignored, our own dead is not refuted. */
@@ -111,24 +122,24 @@ export class MemberTable {
   }
 
   get(name: string): Readonly<MemberState> | undefined {
-    return this.#map.get(name);
+    return this.#roster.get(name);
   }
 
   /** The member whose gossip socket is at `addr`, if known. */
   byAddress(addr: string): Readonly<MemberState> | undefined {
-    return this.#byAddr.get(addr);
+    return this.#roster.byAddress(addr);
   }
 
   /** The local member (after `bootstrap`). */
   local(): Readonly<MemberState> {
-    const me = this.#map.get(this.localName);
+    const me = this.#roster.get(this.localName);
     if (!me) throw new Error("member table used before bootstrap");
     return me;
   }
 
   /** All known members, in probe order. */
   members(): readonly Readonly<MemberState>[] {
-    return this.#nodes;
+    return this.#roster.members();
   }
 
   /** The running suspicion timer of `name`, if any. */
@@ -172,7 +183,7 @@ export class MemberTable {
     }
     if (!opts.bootstrap && !this.#plausible(a.incarnation, now)) return;
 
-    let state = this.#map.get(a.node);
+    let state = this.#roster.get(a.node);
     let updatesAddr = false;
     if (!state) {
       // Unknown so far: enter it as dead so that the transition below reads as a join.
@@ -185,12 +196,7 @@ export class MemberTable {
         incarnation: 0,
         stateChangeAt: now,
       };
-      this.#map.set(a.node, state);
-      this.#byAddr.set(a.addr, state);
-      // Insert at a random offset: if every node appended, a newcomer would be probed last by all.
-      const offset = randomInt(this.options.rng, this.#nodes.length);
-      const last = this.#nodes.push(state) - 1;
-      [this.#nodes[offset], this.#nodes[last]] = [this.#nodes[last], this.#nodes[offset]];
+      this.#roster.add(state);
     } else if (state.addr !== a.addr) {
       const reclaimable = this.options.config.deadNodeReclaimMs > 0 &&
         now - state.stateChangeAt > this.options.config.deadNodeReclaimMs;
@@ -206,7 +212,7 @@ export class MemberTable {
     if (a.incarnation <= state.incarnation && !isLocal && !updatesAddr) return;
     if (a.incarnation < state.incarnation && isLocal) return;
 
-    this.#cancelSuspicion(a.node);
+    this.#timers.cancel(a.node);
     const oldStatus = state.status;
     const oldMeta = state.meta;
 
@@ -227,11 +233,7 @@ export class MemberTable {
     state.vsn = a.vsn;
     state.incarnation = a.incarnation;
     state.meta = a.meta;
-    if (state.addr !== a.addr) {
-      if (this.#byAddr.get(state.addr) === state) this.#byAddr.delete(state.addr);
-      state.addr = a.addr;
-    }
-    this.#byAddr.set(a.addr, state);
+    this.#roster.setAddress(state, a.addr);
     if (state.status !== MemberStatus.Alive) {
       state.status = MemberStatus.Alive;
       state.stateChangeAt = now;
@@ -244,7 +246,7 @@ export class MemberTable {
   /** Handles news that `s.from` suspects `s.node`. */
   suspectNode(s: SuspectMsg): void {
     const now = this.options.clock.now();
-    const state = this.#map.get(s.node);
+    const state = this.#roster.get(s.node);
     if (!state) return;
     if (s.incarnation < state.incarnation) return this.#staleAccusation(state);
     if (!this.#plausible(s.incarnation, now)) return;
@@ -269,14 +271,8 @@ export class MemberTable {
     state.stateChangeAt = changeAt;
     this.#emit("suspect", state, now, s.from);
 
-    const cfg = this.options.config;
-    const n = this.numNodes;
-    const k = suspicionConfirmationsWanted(cfg.suspicionMult, n);
-    const min = suspicionTimeoutMs(cfg.suspicionMult, n, cfg.probeIntervalMs);
-    const max = cfg.suspicionMaxTimeoutMult * min;
-    const suspicion = new Suspicion(s.from, k, min, max, this.options.clock, () => {
-      const cur = this.#map.get(s.node);
-      if (this.#timers.get(s.node) === suspicion) this.#timers.delete(s.node);
+    this.#timers.start(s.node, s.from, this.numNodes, () => {
+      const cur = this.#roster.get(s.node);
       if (cur && cur.status === MemberStatus.Suspect && cur.stateChangeAt === changeAt) {
         this.deadNode({
           type: MessageType.Dead,
@@ -286,17 +282,16 @@ export class MemberTable {
         });
       }
     });
-    this.#timers.set(s.node, suspicion);
   }
 
   /** Handles news that `d.node` is dead (or left, when `d.from === d.node`). */
   deadNode(d: DeadMsg, onFinished?: () => void): void {
     const now = this.options.clock.now();
-    const state = this.#map.get(d.node);
+    const state = this.#roster.get(d.node);
     if (!state) return;
     if (d.incarnation < state.incarnation) return this.#staleAccusation(state);
     if (!this.#plausible(d.incarnation, now)) return;
-    this.#cancelSuspicion(d.node);
+    this.#timers.cancel(d.node);
     if (state.status === MemberStatus.Dead || state.status === MemberStatus.Left) return;
 
     if (state.name === this.localName && !this.#leaving) {
@@ -345,7 +340,7 @@ export class MemberTable {
 
   /** Our full state for a push-pull. */
   snapshot(): PushNodeState[] {
-    return this.#nodes.map((n) => ({
+    return this.#roster.members().map((n) => ({
       name: n.name,
       addr: n.addr,
       meta: n.meta,
@@ -357,82 +352,35 @@ export class MemberTable {
 
   /** Bumps our incarnation past `accusedInc` and broadcasts alive. */
   refute(accusedInc: number): void {
-    const me = this.#map.get(this.localName);
+    const me = this.#roster.get(this.localName);
     if (!me) return;
     let inc = ++this.#incarnation;
     if (accusedInc >= inc) inc = this.#incarnation = accusedInc + 1;
     me.incarnation = inc;
     this.stats.refutations++;
     this.options.onRefute?.();
-    const a: AliveMsg = {
-      type: MessageType.Alive,
-      incarnation: inc,
-      node: me.name,
-      addr: me.addr,
-      meta: me.meta,
-      vsn: me.vsn,
-    };
-    this.options.broadcast(me.name, encodeMessage(a));
+    // `me` already carries the new incarnation.
+    this.options.broadcast(me.name, encodeMessage(aliveMessage(me)));
   }
 
-  /**
-   * Next member to probe, randomised round-robin: walk the shuffled list, skipping ourselves and
-   * dead members; at the end forget long-dead members and reshuffle.
-   */
+  /** Next member to probe (randomised round-robin, see {@link MemberRoster.nextProbeTarget}). */
   nextProbeTarget(): Readonly<MemberState> | undefined {
-    let checked = 0;
-    while (checked < this.#nodes.length) {
-      if (this.#probeIndex >= this.#nodes.length) {
-        this.resetNodes();
-        this.#probeIndex = 0;
-        checked++;
-        continue;
-      }
-      const node = this.#nodes[this.#probeIndex++];
-      if (
-        node.name === this.localName || node.status === MemberStatus.Dead || node.status === MemberStatus.Left
-      ) {
-        checked++;
-        continue;
-      }
-      return node;
-    }
-    return undefined;
+    return this.#roster.nextProbeTarget();
   }
 
   /** Forgets members dead or left for longer than `gossipToTheDeadMs`, then reshuffles. */
   resetNodes(): void {
-    const now = this.options.clock.now();
-    const keep: MemberState[] = [];
-    for (const n of this.#nodes) {
-      const gone = (n.status === MemberStatus.Dead || n.status === MemberStatus.Left) &&
-        now - n.stateChangeAt > this.options.config.gossipToTheDeadMs;
-      if (gone && n.name !== this.localName) {
-        this.#map.delete(n.name);
-        if (this.#byAddr.get(n.addr) === n) this.#byAddr.delete(n.addr);
-      } else keep.push(n);
-    }
-    this.#nodes = keep;
-    shuffle(this.options.rng, this.#nodes);
+    this.#roster.resetNodes();
   }
 
   /** Up to `k` distinct random members for which `exclude` is false. */
   kRandomMembers(k: number, exclude: (m: Readonly<MemberState>) => boolean): Readonly<MemberState>[] {
-    const out: MemberState[] = [];
-    const n = this.#nodes.length;
-    // Up to 3n draws: exhaustive enough for small rings, cheap for large ones where k ≪ n.
-    for (let i = 0; i < 3 * n && out.length < k; i++) {
-      const m = this.#nodes[randomInt(this.options.rng, n)];
-      if (exclude(m) || out.includes(m)) continue;
-      out.push(m);
-    }
-    return out;
+    return this.#roster.kRandomMembers(k, exclude);
   }
 
   /** Cancels every suspicion timer (shutdown). */
   stop(): void {
-    for (const t of this.#timers.values()) t.cancel();
-    this.#timers.clear();
+    this.#timers.stop();
   }
 
   /**
@@ -444,29 +392,13 @@ export class MemberTable {
   #staleAccusation(state: MemberState): void {
     if (state.name !== this.localName || this.#leaving) return;
     this.stats.reannouncements++;
-    const a: AliveMsg = {
-      type: MessageType.Alive,
-      incarnation: state.incarnation,
-      node: state.name,
-      addr: state.addr,
-      meta: state.meta,
-      vsn: state.vsn,
-    };
-    this.options.broadcast(state.name, encodeMessage(a));
+    this.options.broadcast(state.name, encodeMessage(aliveMessage(state)));
   }
 
   #plausible(incarnation: number, now: number): boolean {
     if (isPlausibleIncarnation(incarnation, now, this.options.config.incarnationMaxLeadSec)) return true;
     this.stats.implausibleIncarnations++;
     return false;
-  }
-
-  #cancelSuspicion(name: string): void {
-    const t = this.#timers.get(name);
-    if (t) {
-      t.cancel();
-      this.#timers.delete(name);
-    }
   }
 
   #emit(type: MemberEvent["type"], member: MemberState, at: number, from?: string): void {

@@ -100,6 +100,14 @@ export interface WeightSpec {
   readonly dims: readonly number[];
 }
 
+/** A weight arriving in pieces: {@link Backend.beginWeight}. */
+export interface WeightWriter {
+  /** The next rows, in order, in their GGUF form: a whole number of rows. */
+  write(rows: Uint8Array): void;
+  /** The weight, once every row has been written. */
+  finish(): Weight;
+}
+
 /** A compute backend. See the module comment for the execution model. */
 export interface Backend {
   readonly name: BackendName;
@@ -108,6 +116,12 @@ export interface Backend {
 
   /** Takes a weight in its GGUF form (raw block bytes). The backend may repack it. */
   uploadWeight(spec: WeightSpec, data: Uint8Array): Weight;
+  /**
+   * Optional: takes a weight in pieces of whole rows, so a loader can stream a tensor through one
+   * reused buffer instead of holding all of it in JS memory (a lower peak RSS). Same result as
+   * {@link uploadWeight} with the pieces joined.
+   */
+  beginWeight?(spec: WeightSpec): WeightWriter;
   /** Allocates an activation tensor of `length` f32 values, zeroed. */
   alloc(length: number): Tensor;
   /** Copies `data` into `t` starting at element `offset`. */

@@ -9,5 +9,7 @@ export interface ByteSource {
   readonly name: string;
   /** Reads exactly `length` bytes at `offset`; throws GgufError("truncated") past the end. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Optional: fills `into` with the bytes at `offset` (no allocation), with {@link read}'s errors. */
+  readInto?(offset: number, into: Uint8Array): Promise<void>;
   close(): void;
 }

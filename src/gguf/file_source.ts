@@ -59,10 +59,22 @@ class RangedFile implements FileSource {
     return run;
   }
 
+  readInto(offset: number, into: Uint8Array): Promise<void> {
+    const run = this.#queue.then(() => this.#fill(offset, into));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
   async #readNow(offset: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    await this.#fill(offset, out);
+    return out;
+  }
+
+  async #fill(offset: number, out: Uint8Array): Promise<void> {
+    const length = out.length;
     if (this.#closed) throw new GgufError("io", `${this.name}: read after close`);
     checkRange(this.name, this.size, offset, length);
-    const out = new Uint8Array(length);
     try {
       await this.#file.seek(offset, Deno.SeekMode.Start);
       let done = 0;
@@ -88,7 +100,6 @@ class RangedFile implements FileSource {
       );
     }
     this.#bytesRead += length;
-    return out;
   }
 
   close(): void {

@@ -86,6 +86,23 @@ export class GgufFile {
     return this.source.read(this.header.dataOffset + info.offset, info.byteSize);
   }
 
+  /**
+   * Fills `into` with the tensor's bytes from `offsetInTensor` on: a loader streams a big tensor
+   * through one reused buffer this way. Throws GgufError("truncated") past the tensor's end.
+   */
+  async readTensorPiece(info: GgufTensorInfo, offsetInTensor: number, into: Uint8Array): Promise<void> {
+    if (offsetInTensor < 0 || offsetInTensor + into.length > info.byteSize) {
+      throw new GgufError(
+        "truncated",
+        `${this.source.name}: bytes ${offsetInTensor}..${offsetInTensor + into.length} are outside ` +
+          `tensor ${info.name} (${info.byteSize} bytes)`,
+      );
+    }
+    const at = this.header.dataOffset + info.offset + offsetInTensor;
+    if (this.source.readInto) await this.source.readInto(at, into);
+    else into.set(await this.source.read(at, into.length));
+  }
+
   /** A tensor's values dequantised to f32 (`out`, when given, receives them), in GGUF order (dims[0] fastest). */
   async readTensorF32(tensor: GgufTensorInfo | string, out?: Float32Array): Promise<Float32Array> {
     const info = typeof tensor === "string" ? this.tensorInfo(tensor) : tensor;

@@ -58,6 +58,19 @@ export interface ModelWeights {
   readonly bytes: number;
 }
 
+/** Bytes read per piece when a backend takes weights in pieces ({@link Backend.beginWeight}): big
+ * enough that the reads cost nothing next to the disk, small next to any model. */
+const LOAD_PIECE_BYTES = 4 * 1024 * 1024;
+
+/** One read buffer reused for every piece (grown to the largest piece). */
+class PieceBuffer {
+  #bytes = new Uint8Array(0);
+  get(length: number): Uint8Array {
+    if (length > this.#bytes.length) this.#bytes = new Uint8Array(length);
+    return this.#bytes.subarray(0, length);
+  }
+}
+
 /** Progress callback: bytes loaded so far of the total this share needs. */
 export type LoadProgress = (loadedBytes: number, totalBytes: number) => void;
 
@@ -109,15 +122,31 @@ export async function loadModelWeights(
   let loaded = 0;
   const uploaded = new Map<string, Weight>();
   let ropeFreqFactors: Float32Array | undefined;
+  const staging = new PieceBuffer();
   for (const info of wanted) {
-    const bytes = await file.readTensorBytes(info);
+    const spec = { name: info.name, type: info.type, dims: info.dims };
     if (info === ropeFreqs) {
+      const bytes = await file.readTensorBytes(info);
       ropeFreqFactors = dequantize(info.type, bytes, info.dims.reduce((a, b) => a * b, 1));
+    } else if (backend.beginWeight) {
+      // whole rows at a time through one reused buffer: no tensor-sized garbage in JS memory
+      const writer = backend.beginWeight(spec);
+      const rows = info.dims.length < 2
+        ? 1
+        : info.byteSize === 0
+        ? 0
+        : info.dims.slice(1).reduce((a, b) => a * b, 1);
+      const rowBytes = rows === 0 ? 0 : info.byteSize / rows;
+      const rowsPerPiece = rowBytes === 0 ? 1 : Math.max(1, Math.floor(LOAD_PIECE_BYTES / rowBytes));
+      for (let r = 0; r < rows; r += rowsPerPiece) {
+        const piece = staging.get(Math.min(rowsPerPiece, rows - r) * rowBytes);
+        await file.readTensorPiece(info, r * rowBytes, piece);
+        writer.write(piece);
+        onProgress?.(loaded + (r * rowBytes + piece.length), total);
+      }
+      uploaded.set(info.name, writer.finish());
     } else {
-      uploaded.set(
-        info.name,
-        backend.uploadWeight({ name: info.name, type: info.type, dims: info.dims }, bytes),
-      );
+      uploaded.set(info.name, backend.uploadWeight(spec, await file.readTensorBytes(info)));
     }
     loaded += info.byteSize;
     onProgress?.(loaded, total);

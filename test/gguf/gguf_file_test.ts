@@ -104,3 +104,30 @@ Deno.test("opening a missing path or a non-GGUF file fails with a typed error an
   await assert.rejects(openGguf("../shared/models/README.md"), isGgufError("bad_magic", "README.md"));
   await assert.rejects(openGguf("../shared/models"), isGgufError("io", "models"));
 });
+
+Deno.test("readTensorPiece fills a buffer with any slice of a tensor, from a file or memory, and refuses slices past its end", async () => {
+  const fromFile = await openGguf(STORIES);
+  const fromMemory = await GgufFile.open(memorySource(await Deno.readFile(STORIES), "stories.gguf"));
+  try {
+    for (const f of [fromFile, fromMemory]) {
+      const info = f.tensorInfo("blk.0.ffn_up.weight");
+      const whole = await f.readTensorBytes(info);
+      for (const [at, len] of [[0, 1], [7, 100], [info.byteSize - 64, 64], [0, info.byteSize]]) {
+        const into = new Uint8Array(len);
+        await f.readTensorPiece(info, at, into);
+        assert.deepEqual(into, whole.subarray(at, at + len), `${at}+${len}`);
+      }
+      await assert.rejects(
+        f.readTensorPiece(info, info.byteSize - 4, new Uint8Array(8)),
+        isGgufError("truncated", "blk.0.ffn_up.weight"),
+      );
+      await assert.rejects(
+        f.readTensorPiece(info, -1, new Uint8Array(1)),
+        isGgufError("truncated", "outside"),
+      );
+    }
+  } finally {
+    fromFile.close();
+    fromMemory.close();
+  }
+});

@@ -39,45 +39,49 @@
     (f32.store offset=12 (local.get $out) (call $hsum (local.get $a3))))
 
   ;; ---------------------------------------------------------------- Q4_0 and Q8_0 (fused)
-  ;; Rows come as groups of [four f32 weight scales][four blocks' quants] (scales 0 past the row's end).
-  ;; Per group: s = scales · d_x, and for Q4_0 o += scales · off; per block k: acc += f32(lanes) · s[k].
-  ;; Result hsum(acc) + hsum(o). Q4_0 blocks: 16 B of nibbles (low = value j, high = value j+16, unsigned
-  ;; 0..15), groups of 80 B; Q8_0 blocks: 32 B int8, groups of 144 B.
+  ;; Rows come as groups of [four f16 weight scales][four blocks' quants] (scales 0 past the row's end).
+  ;; Per group: the scales are widened to f32 exactly (sign and exponent/mantissa bits moved into place,
+  ;; then × 2^112 to rebias the exponent; f16 subnormals come out right too), s = scales · d_x, and for
+  ;; Q4_0 o += scales · off; per block k: acc += f32(lanes) · s[k]. Result hsum(acc) + hsum(o). Q4_0
+  ;; blocks: 16 B of nibbles (low = value j, high = value j+16, unsigned 0..15), groups of 72 B; Q8_0
+  ;; blocks: 32 B int8, groups of 136 B: the GGUF bytes, reordered.
   (func (export "q4_0_1") (param $w i32) (param $x i32) (param $dx i32) (param $off i32) (param $nb i32)
     (result f32)
-    (local $left i32) (local $q v128) (local $m v128) (local $sc v128) (local $s v128) (local $acc v128) (local $o v128)
+    (local $left i32) (local $fm v128) (local $f112 v128) (local $q v128) (local $m v128) (local $sc v128) (local $s v128) (local $acc v128) (local $o v128)
     (local.set $m (i8x16.splat (i32.const 0x0f)))
+    (local.set $fm (i32x4.splat (i32.const 0x8fffe000)))
+    (local.set $f112 (f32x4.splat (f32.const 0x1p+112)))
     (local.set $left (local.get $nb))
     (if (i32.gt_s (local.get $left) (i32.const 0)) (then
       (loop $group
-        (local.set $sc (v128.load (local.get $w)))
+        (local.set $sc (f32x4.mul (v128.and (i32x4.shl (i32x4.extend_low_i16x8_s (v128.load64_zero (local.get $w))) (i32.const 13)) (local.get $fm)) (local.get $f112)))
         (local.set $s (f32x4.mul (local.get $sc) (v128.load (local.get $dx))))
         (local.set $o (f32x4.add (local.get $o) (f32x4.mul (local.get $sc) (v128.load (local.get $off)))))
           (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $x)) (v128.and (local.tee $q (v128.load offset=16 (local.get $w))) (local.get $m)))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=0 (local.get $x)) (v128.and (local.tee $q (v128.load offset=8 (local.get $w))) (local.get $m)))
               (i16x8.dot_i8x16_i7x16_s (v128.load offset=16 (local.get $x))
                 (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
             (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s) (local.get $s)))))
           (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $x)) (v128.and (local.tee $q (v128.load offset=32 (local.get $w))) (local.get $m)))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=32 (local.get $x)) (v128.and (local.tee $q (v128.load offset=24 (local.get $w))) (local.get $m)))
               (i16x8.dot_i8x16_i7x16_s (v128.load offset=48 (local.get $x))
                 (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
             (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s) (local.get $s)))))
           (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $x)) (v128.and (local.tee $q (v128.load offset=48 (local.get $w))) (local.get $m)))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=64 (local.get $x)) (v128.and (local.tee $q (v128.load offset=40 (local.get $w))) (local.get $m)))
               (i16x8.dot_i8x16_i7x16_s (v128.load offset=80 (local.get $x))
                 (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
             (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s) (local.get $s)))))
           (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.extadd_pairwise_i16x8_s (i16x8.add
-              (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $x)) (v128.and (local.tee $q (v128.load offset=64 (local.get $w))) (local.get $m)))
+              (i16x8.dot_i8x16_i7x16_s (v128.load offset=96 (local.get $x)) (v128.and (local.tee $q (v128.load offset=56 (local.get $w))) (local.get $m)))
               (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $x))
                 (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m))))))
             (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s) (local.get $s)))))
-        (local.set $w (i32.add (local.get $w) (i32.const 80)))
+        (local.set $w (i32.add (local.get $w) (i32.const 72)))
         (local.set $x (i32.add (local.get $x) (i32.const 128)))
         (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
         (local.set $off (i32.add (local.get $off) (i32.const 16)))
@@ -88,15 +92,17 @@
   ;; group, token i's four at +16·i); writes the four dots to out[0..4].
   (func (export "q4_0_4") (param $w i32) (param $x i32) (param $dt i32) (param $ot i32) (param $nb i32)
     (param $out i32)
-    (local $left i32) (local $q v128) (local $m v128) (local $sc v128) (local $lo v128) (local $hi v128)
+    (local $left i32) (local $fm v128) (local $f112 v128) (local $q v128) (local $m v128) (local $sc v128) (local $lo v128) (local $hi v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local $o0 v128) (local $o1 v128) (local $o2 v128) (local $o3 v128)
     (local.set $m (i8x16.splat (i32.const 0x0f)))
+    (local.set $fm (i32x4.splat (i32.const 0x8fffe000)))
+    (local.set $f112 (f32x4.splat (f32.const 0x1p+112)))
     (local.set $left (local.get $nb))
     (if (i32.gt_s (local.get $left) (i32.const 0)) (then
       (loop $group
-        (local.set $sc (v128.load (local.get $w)))
+        (local.set $sc (f32x4.mul (v128.and (i32x4.shl (i32x4.extend_low_i16x8_s (v128.load64_zero (local.get $w))) (i32.const 13)) (local.get $fm)) (local.get $f112)))
         (local.set $s0 (f32x4.mul (local.get $sc) (v128.load offset=0 (local.get $dt))))
         (local.set $o0 (f32x4.add (local.get $o0) (f32x4.mul (local.get $sc) (v128.load offset=0 (local.get $ot)))))
         (local.set $s1 (f32x4.mul (local.get $sc) (v128.load offset=16 (local.get $dt))))
@@ -106,7 +112,7 @@
         (local.set $s3 (f32x4.mul (local.get $sc) (v128.load offset=48 (local.get $dt))))
         (local.set $o3 (f32x4.add (local.get $o3) (f32x4.mul (local.get $sc) (v128.load offset=48 (local.get $ot)))))
         ;; block 0
-        (local.set $q (v128.load offset=16 (local.get $w)))
+        (local.set $q (v128.load offset=8 (local.get $w)))
         (local.set $lo (v128.and (local.get $q) (local.get $m)))
         (local.set $hi (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m)))
           (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
@@ -130,7 +136,7 @@
               (i16x8.dot_i8x16_i7x16_s (v128.load offset=112 (local.get $x)) (local.get $hi)))))
             (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s3) (local.get $s3)))))
         ;; block 1
-        (local.set $q (v128.load offset=32 (local.get $w)))
+        (local.set $q (v128.load offset=24 (local.get $w)))
         (local.set $lo (v128.and (local.get $q) (local.get $m)))
         (local.set $hi (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m)))
           (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
@@ -154,7 +160,7 @@
               (i16x8.dot_i8x16_i7x16_s (v128.load offset=240 (local.get $x)) (local.get $hi)))))
             (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s3) (local.get $s3)))))
         ;; block 2
-        (local.set $q (v128.load offset=48 (local.get $w)))
+        (local.set $q (v128.load offset=40 (local.get $w)))
         (local.set $lo (v128.and (local.get $q) (local.get $m)))
         (local.set $hi (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m)))
           (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
@@ -178,7 +184,7 @@
               (i16x8.dot_i8x16_i7x16_s (v128.load offset=368 (local.get $x)) (local.get $hi)))))
             (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s3) (local.get $s3)))))
         ;; block 3
-        (local.set $q (v128.load offset=64 (local.get $w)))
+        (local.set $q (v128.load offset=56 (local.get $w)))
         (local.set $lo (v128.and (local.get $q) (local.get $m)))
         (local.set $hi (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m)))
           (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
@@ -201,7 +207,7 @@
               (i16x8.dot_i8x16_i7x16_s (v128.load offset=480 (local.get $x)) (local.get $lo))
               (i16x8.dot_i8x16_i7x16_s (v128.load offset=496 (local.get $x)) (local.get $hi)))))
             (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s3) (local.get $s3)))))
-        (local.set $w (i32.add (local.get $w) (i32.const 80)))
+        (local.set $w (i32.add (local.get $w) (i32.const 72)))
         (local.set $x (i32.add (local.get $x) (i32.const 512)))
         (local.set $dt (i32.add (local.get $dt) (i32.const 64)))
         (local.set $ot (i32.add (local.get $ot) (i32.const 64)))
@@ -214,57 +220,59 @@
   ;; Q8_0 w: [nb][32] int8. Per 16 bytes: dot(w·sign(x), |x|) — |x| ≤ 127 is the 7-bit operand; the
   ;; host never sends a weight holding −128 (whose negation does not fit a byte).
   (func (export "q8_0_1") (param $w i32) (param $x i32) (param $dx i32) (param $nb i32) (result f32)
-    (local $left i32) (local $xv v128) (local $n v128) (local $z v128) (local $sc v128) (local $s v128) (local $acc v128)
+    (local $left i32) (local $fm v128) (local $f112 v128) (local $xv v128) (local $n v128) (local $z v128) (local $sc v128) (local $s v128) (local $acc v128)
+    (local.set $fm (i32x4.splat (i32.const 0x8fffe000)))
+    (local.set $f112 (f32x4.splat (f32.const 0x1p+112)))
     (local.set $left (local.get $nb))
     (if (i32.gt_s (local.get $left) (i32.const 0)) (then
       (loop $group
-        (local.set $sc (v128.load (local.get $w)))
+        (local.set $sc (f32x4.mul (v128.and (i32x4.shl (i32x4.extend_low_i16x8_s (v128.load64_zero (local.get $w))) (i32.const 13)) (local.get $fm)) (local.get $f112)))
         (local.set $s (f32x4.mul (local.get $sc) (v128.load (local.get $dx))))
           (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.add
               (i32x4.extadd_pairwise_i16x8_s
                 (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=16 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=0 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.sub (v128.xor (v128.load offset=8 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=0 (local.get $x))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $xv))))
               (i32x4.extadd_pairwise_i16x8_s
                 (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=32 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=16 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.sub (v128.xor (v128.load offset=24 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=16 (local.get $x))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $xv))))))
             (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s) (local.get $s)))))
           (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.add
               (i32x4.extadd_pairwise_i16x8_s
                 (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=48 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=32 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.sub (v128.xor (v128.load offset=40 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=32 (local.get $x))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $xv))))
               (i32x4.extadd_pairwise_i16x8_s
                 (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=64 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=48 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.sub (v128.xor (v128.load offset=56 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=48 (local.get $x))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $xv))))))
             (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s) (local.get $s)))))
           (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.add
               (i32x4.extadd_pairwise_i16x8_s
                 (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=80 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=64 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.sub (v128.xor (v128.load offset=72 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=64 (local.get $x))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $xv))))
               (i32x4.extadd_pairwise_i16x8_s
                 (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=96 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=80 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.sub (v128.xor (v128.load offset=88 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=80 (local.get $x))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $xv))))))
             (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s) (local.get $s)))))
           (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.add
               (i32x4.extadd_pairwise_i16x8_s
                 (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=112 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=96 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.sub (v128.xor (v128.load offset=104 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=96 (local.get $x))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $xv))))
               (i32x4.extadd_pairwise_i16x8_s
                 (i16x8.dot_i8x16_i7x16_s
-                (i8x16.sub (v128.xor (v128.load offset=128 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=112 (local.get $x))) (local.get $z)))) (local.get $n))
+                (i8x16.sub (v128.xor (v128.load offset=120 (local.get $w)) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=112 (local.get $x))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $xv))))))
             (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s) (local.get $s)))))
-        (local.set $w (i32.add (local.get $w) (i32.const 144)))
+        (local.set $w (i32.add (local.get $w) (i32.const 136)))
         (local.set $x (i32.add (local.get $x) (i32.const 128)))
         (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
         (br_if $group (i32.gt_s (local.tee $left (i32.sub (local.get $left) (i32.const 4))) (i32.const 0))))))
@@ -272,20 +280,22 @@
 
   ;; Four tokens, as q4_0_4 (no offsets).
   (func (export "q8_0_4") (param $w i32) (param $x i32) (param $dt i32) (param $nb i32) (param $out i32)
-    (local $left i32) (local $xv v128) (local $n v128) (local $z v128) (local $sc v128) (local $w0 v128) (local $w1 v128)
+    (local $left i32) (local $fm v128) (local $f112 v128) (local $xv v128) (local $n v128) (local $z v128) (local $sc v128) (local $w0 v128) (local $w1 v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local.set $fm (i32x4.splat (i32.const 0x8fffe000)))
+    (local.set $f112 (f32x4.splat (f32.const 0x1p+112)))
     (local.set $left (local.get $nb))
     (if (i32.gt_s (local.get $left) (i32.const 0)) (then
       (loop $group
-        (local.set $sc (v128.load (local.get $w)))
+        (local.set $sc (f32x4.mul (v128.and (i32x4.shl (i32x4.extend_low_i16x8_s (v128.load64_zero (local.get $w))) (i32.const 13)) (local.get $fm)) (local.get $f112)))
         (local.set $s0 (f32x4.mul (local.get $sc) (v128.load offset=0 (local.get $dt))))
         (local.set $s1 (f32x4.mul (local.get $sc) (v128.load offset=16 (local.get $dt))))
         (local.set $s2 (f32x4.mul (local.get $sc) (v128.load offset=32 (local.get $dt))))
         (local.set $s3 (f32x4.mul (local.get $sc) (v128.load offset=48 (local.get $dt))))
         ;; block 0
-        (local.set $w0 (v128.load offset=16 (local.get $w)))
-        (local.set $w1 (v128.load offset=32 (local.get $w)))
+        (local.set $w0 (v128.load offset=8 (local.get $w)))
+        (local.set $w1 (v128.load offset=24 (local.get $w)))
           (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.add
               (i32x4.extadd_pairwise_i16x8_s
@@ -331,8 +341,8 @@
                 (i8x16.abs (local.get $xv))))))
             (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $s3) (local.get $s3)))))
         ;; block 1
-        (local.set $w0 (v128.load offset=48 (local.get $w)))
-        (local.set $w1 (v128.load offset=64 (local.get $w)))
+        (local.set $w0 (v128.load offset=40 (local.get $w)))
+        (local.set $w1 (v128.load offset=56 (local.get $w)))
           (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.add
               (i32x4.extadd_pairwise_i16x8_s
@@ -378,8 +388,8 @@
                 (i8x16.abs (local.get $xv))))))
             (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $s3) (local.get $s3)))))
         ;; block 2
-        (local.set $w0 (v128.load offset=80 (local.get $w)))
-        (local.set $w1 (v128.load offset=96 (local.get $w)))
+        (local.set $w0 (v128.load offset=72 (local.get $w)))
+        (local.set $w1 (v128.load offset=88 (local.get $w)))
           (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.add
               (i32x4.extadd_pairwise_i16x8_s
@@ -425,8 +435,8 @@
                 (i8x16.abs (local.get $xv))))))
             (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $s3) (local.get $s3)))))
         ;; block 3
-        (local.set $w0 (v128.load offset=112 (local.get $w)))
-        (local.set $w1 (v128.load offset=128 (local.get $w)))
+        (local.set $w0 (v128.load offset=104 (local.get $w)))
+        (local.set $w1 (v128.load offset=120 (local.get $w)))
           (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s
             (i32x4.add
               (i32x4.extadd_pairwise_i16x8_s
@@ -471,7 +481,7 @@
                 (i8x16.sub (v128.xor (local.get $w1) (local.tee $n (i8x16.lt_s (local.tee $xv (v128.load offset=496 (local.get $x))) (local.get $z)))) (local.get $n))
                 (i8x16.abs (local.get $xv))))))
             (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $s3) (local.get $s3)))))
-        (local.set $w (i32.add (local.get $w) (i32.const 144)))
+        (local.set $w (i32.add (local.get $w) (i32.const 136)))
         (local.set $x (i32.add (local.get $x) (i32.const 512)))
         (local.set $dt (i32.add (local.get $dt) (i32.const 64)))
         (br_if $group (i32.gt_s (local.tee $left (i32.sub (local.get $left) (i32.const 4))) (i32.const 0))))))

@@ -90,24 +90,24 @@ unsafe fn store16(y: *mut f32, b: v128, offset: i32, mul: f32, sub: f32) {
     }
 }
 
-/// Repacked Q4_0 row: groups of [4 f32 d][4 × 16 B nibbles]. value = (q − 8)·d.
+/// Repacked Q4_0 row: groups of [4 f16 d][4 × 16 B nibbles]. value = (q − 8)·d.
 unsafe fn row_q4_0(row: *const u8, y: *mut f32, nb: usize, k: Consts) {
     let m = k.u8(0x0f);
     for b in 0..nb {
-        let g = row.add((b / 4) * 80);
-        let d = *(g as *const f32).add(b % 4);
-        let q = load(g.add(16 + (b % 4) * 16));
+        let g = row.add((b / 4) * 72);
+        let d = f16_to_f32((g as *const u16).add(b % 4).read_unaligned());
+        let q = load(g.add(8 + (b % 4) * 16));
         store16(y.add(b * 32), v128_and(q, m), 8, d, 0.0);
         store16(y.add(b * 32 + 16), v128_and(u16x8_shr(q, 4), m), 8, d, 0.0);
     }
 }
 
-/// Repacked Q8_0 row: groups of [4 f32 d][4 × 32 B int8]. value = q·d.
+/// Repacked Q8_0 row: groups of [4 f16 d][4 × 32 B int8]. value = q·d.
 unsafe fn row_q8_0(row: *const u8, y: *mut f32, nb: usize) {
     for b in 0..nb {
-        let g = row.add((b / 4) * 144);
-        let d = *(g as *const f32).add(b % 4);
-        let q = g.add(16 + (b % 4) * 32);
+        let g = row.add((b / 4) * 136);
+        let d = f16_to_f32((g as *const u16).add(b % 4).read_unaligned());
+        let q = g.add(8 + (b % 4) * 32);
         store16(y.add(b * 32), load(q), 0, d, 0.0);
         store16(y.add(b * 32 + 16), load(q.add(16)), 0, d, 0.0);
     }

@@ -12,8 +12,9 @@
 //! integer on every CPU: weight nibbles (Q4_0, Q4_K), 6-bit quants (Q6_K) and |x| (Q8_0) do.
 //!
 //! Q4_0 and Q8_0 are fused: integer and float work in one pass over a row, returning f32 dot products.
-//! Rows come repacked at upload as groups of [four f32 scales d_w][four blocks' quants] (a last partial
-//! group with zero scales). Per group the kernels form s = d_w · d_x and for Q4_0 (quants stored as
+//! Rows come repacked at upload as groups of [four f16 scales d_w][four blocks' quants] (a last partial
+//! group with zero scales): the GGUF bytes reordered, widened to f32 exactly per group
+//! ([`crate::simd::scales_f16x4`]). Per group the kernels form s = d_w · d_x and for Q4_0 (quants stored as
 //! q + 8, taken here as unsigned 0..15) sum d_w · off with the activations' offset terms
 //! off = −8·d_x·Σq; per block k they add f32(lanes) · s[k]. Result: hsum(acc) + hsum(offset sum).
 //! Q4_K and Q6_K likewise add f32(lanes) · s per sub-block (32 or 16 values), their combined scales s
@@ -27,12 +28,13 @@
 //!
 //! | fn         | weights (per block)                               | result                           |
 //! |------------|---------------------------------------------------|----------------------------------|
-//! | q4_0_{1,4} | groups: 4 f32 scales, 4 × 16 B nibbles (80 B)     | f32 row · token                  |
-//! | q8_0_{1,4} | groups: 4 f32 scales, 4 × 32 B int8 (144 B)       | f32 row · token                  |
+//! | q4_0_{1,4} | groups: 4 f16 scales, 4 × 16 B nibbles (72 B)     | f32 row · token                  |
+//! | q8_0_{1,4} | groups: 4 f16 scales, 4 × 32 B int8 (136 B)       | f32 row · token                  |
 //! | q4_k_{1,4} | 144 B GGUF super-block, nibbles at +16            | f32 Σ lanes·s (8 s per super-block)|
 //! | q6_k_{1,4} | 210 B GGUF super-block, ql +0, qh +128            | f32 Σ lanes·s (16 s per super-block)|
 
 use crate::act_quant::{REC, TILE};
+use crate::f16::{F16, TWO_POW_112};
 use crate::simd::*;
 use core::arch::wasm32::*;
 
@@ -57,11 +59,14 @@ extern "C" {
 }
 
 /// Fused Q4_0 (`q4`) or Q8_0 dot of `nb` blocks (repacked row from a group start `w`) for one token:
-/// values `x`, activation scales `dx`, Q4_0 offsets `off`.
+/// values `x`, activation scales `dx`, Q4_0 offsets `off`. `special`: the row's weight has an inf or NaN
+/// scale (a corrupt file), widened with the exact converter so it shows in the result as in the
+/// reference (the host sends such weights down the simd128 path).
 #[inline(always)]
 pub unsafe fn fused_one(
     q4: bool,
     relaxed: bool,
+    special: bool,
     w: *const u8,
     x: *const u8,
     dx: *const f32,
@@ -72,8 +77,8 @@ pub unsafe fn fused_one(
     match (q4, relaxed) {
         (true, true) => relaxed_q4_0_1(w, x, dx, off, nb),
         (false, true) => relaxed_q8_0_1(w, x, dx, nb),
-        (true, false) => fused_tile::<true, 1>(w, x, REC, dx, off, nb, k)[0],
-        (false, false) => fused_tile::<false, 1>(w, x, REC, dx, off, nb, k)[0],
+        (true, false) => fused_tile::<true, 1>(w, x, REC, dx, off, nb, special, k)[0],
+        (false, false) => fused_tile::<false, 1>(w, x, REC, dx, off, nb, special, k)[0],
     }
 }
 
@@ -82,6 +87,7 @@ pub unsafe fn fused_one(
 pub unsafe fn fused_four(
     q4: bool,
     relaxed: bool,
+    special: bool,
     w: *const u8,
     x: *const u8,
     dt: *const f32,
@@ -93,8 +99,8 @@ pub unsafe fn fused_four(
     match (q4, relaxed) {
         (true, true) => relaxed_q4_0_4(w, x, dt, ot, nb, out.as_mut_ptr()),
         (false, true) => relaxed_q8_0_4(w, x, dt, nb, out.as_mut_ptr()),
-        (true, false) => out = fused_tile::<true, 4>(w, x, TILE * REC, dt, ot, nb, k),
-        (false, false) => out = fused_tile::<false, 4>(w, x, TILE * REC, dt, ot, nb, k),
+        (true, false) => out = fused_tile::<true, 4>(w, x, TILE * REC, dt, ot, nb, special, k),
+        (false, false) => out = fused_tile::<false, 4>(w, x, TILE * REC, dt, ot, nb, special, k),
     }
     out
 }
@@ -216,16 +222,22 @@ unsafe fn fused_tile<const Q4: bool, const T: usize>(
     d: *const f32,
     off: *const f32,
     nb: usize,
+    special: bool,
     k: Consts,
 ) -> [f32; 4] {
-    let (qb, group) = if Q4 { (16, 80) } else { (32, 144) };
+    let (qb, group) = if Q4 { (16, 72) } else { (32, 136) };
     let m = k.u8(0x0f);
+    let (mask, rebias) = (k.i32(0x8fff_e000), k.f32(TWO_POW_112));
     let mut acc = [f32x4_splat(0.0); T];
     let mut o = [f32x4_splat(0.0); T];
     let mut b = 0;
     while b < nb {
         let g = w.add((b / 4) * group);
-        let sc = load(g);
+        let sc = if special {
+            F16::new(k).to_f32x4(i32x4_extend_low_i16x8(v128_load64_zero(g as *const u64)))
+        } else {
+            scales_f16x4(g, mask, rebias)
+        };
         let mut s = [f32x4_splat(0.0); T];
         for t in 0..T {
             // one token: d/off advance one f32 per block; a tile: one 64-byte group per four blocks
@@ -235,7 +247,7 @@ unsafe fn fused_tile<const Q4: bool, const T: usize>(
                 o[t] = f32x4_add(o[t], f32x4_mul(sc, v128_load(off.add(i) as *const v128)));
             }
         }
-        let q = g.add(16);
+        let q = g.add(8);
         for t in 0..T {
             let xt = x.add(t * REC + b * bs);
             acc[t] = f32x4_add(

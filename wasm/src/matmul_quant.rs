@@ -16,9 +16,9 @@
 //! thread or integer path, so batched, threaded and relaxed results are bit-identical.
 //!
 //! Weight layouts:
-//! - Q4_0 repacked per row (`repack_q` in [`crate::probe`]): ⌈nb/4⌉ groups of [4 f32 d][4 × 16 B
-//!   nibbles], 80 B each
-//! - Q8_0 likewise, groups of [4 f32 d][4 × 32 B int8], 144 B each
+//! - Q4_0 repacked per row (`repack_q` in [`crate::probe`]): ⌈nb/4⌉ groups of [4 f16 d][4 × 16 B
+//!   nibbles], 72 B each (the file's bytes, reordered)
+//! - Q8_0 likewise, groups of [4 f16 d][4 × 32 B int8], 136 B each
 //! - Q4_K, Q6_K: GGUF blocks as they are (row stride nb · 144 or 210).
 
 use crate::act_quant::{ActLayout, TILE};
@@ -37,17 +37,19 @@ const FUSED_CHUNK: usize = 256;
 const K_CHUNK: usize = 16;
 
 /// OP_MATMUL for quantised types: [op, type, w, rows, cols, act, n, out: f32 [n][rows], flags].
-/// flags bit 0: use the relaxed integer loops. Splits weight rows.
+/// flags bit 0: use the relaxed integer loops; bit 1 (Q4_0/Q8_0): some block scale is inf or NaN (never
+/// with bit 0). Splits weight rows.
 #[inline(never)]
 pub unsafe fn job(d: Desc, _tid: usize, nth: usize) {
     let (t, w, rows, cols, n, out) = (d.u(1) as u32, d.u(2), d.u(3), d.u(4), d.u(6), d.u(7) as *mut f32);
     let lay = ActLayout::new(d.u(5), cols, n);
     let relaxed = d.u(8) & 1 != 0;
+    let special = d.u(8) & 2 != 0;
     let work = Chunks::new(d, rows, nth, 1);
     while let Some((r0, r1)) = work.next() {
         match t {
             TYPE_Q4_0 | TYPE_Q8_0 => {
-                fused_rows(t == TYPE_Q4_0, relaxed, w, r0, r1, rows, cols, &lay, n, out, d.consts())
+                fused_rows(t == TYPE_Q4_0, relaxed, special, w, r0, r1, rows, cols, &lay, n, out, d.consts())
             }
             TYPE_Q4_K => k_rows(false, relaxed, w, r0, r1, rows, cols, &lay, n, out, d.consts()),
             TYPE_Q6_K => k_rows(true, relaxed, w, r0, r1, rows, cols, &lay, n, out, d.consts()),
@@ -60,6 +62,7 @@ pub unsafe fn job(d: Desc, _tid: usize, nth: usize) {
 unsafe fn fused_rows(
     is_q4: bool,
     relaxed: bool,
+    special: bool,
     w: usize,
     r0: usize,
     r1: usize,
@@ -73,7 +76,7 @@ unsafe fn fused_rows(
     let nb = cols / 32;
     let qb = if is_q4 { 16 } else { 32 };
     let stride = repacked_row_bytes(nb as u32, qb as u32) as usize;
-    let group = 16 + 4 * qb;
+    let group = 8 + 4 * qb;
     for r in r0..r1 {
         let row = (w + r * stride) as *const u8;
         let mut t0 = 0;
@@ -85,9 +88,9 @@ unsafe fn fused_rows(
                 let nbc = (nb - b0).min(FUSED_CHUNK);
                 let (wq, x) = (row.add(b0 / 4 * group), lay.rec(t0, b0));
                 let part = if nt == TILE {
-                    fused_four(is_q4, relaxed, wq, x, lay.dt(t0, b0), lay.ot(t0, b0), nbc, k)
+                    fused_four(is_q4, relaxed, special, wq, x, lay.dt(t0, b0), lay.ot(t0, b0), nbc, k)
                 } else {
-                    let v = fused_one(is_q4, relaxed, wq, x, lay.d(t0).add(b0), lay.off(t0).add(b0), nbc, k);
+                    let v = fused_one(is_q4, relaxed, special, wq, x, lay.d(t0).add(b0), lay.off(t0).add(b0), nbc, k);
                     [v, 0.0, 0.0, 0.0]
                 };
                 for t in 0..nt {

@@ -31,6 +31,17 @@ pub unsafe fn hsum_i32(v: v128) -> i32 {
     i32x4_extract_lane::<0>(s).wrapping_add(i32x4_extract_lane::<1>(s))
 }
 
+/// Four f16 block scales at `p` (8 bytes) → f32x4, exactly for every finite value (subnormals included):
+/// sign and exponent/mantissa bits moved into f32 position, then × 2^112 to rebias the exponent. The
+/// repacked Q4_0/Q8_0 rows hold only finite scales (the host refuses others), so no inf/NaN case. The
+/// same instructions as the relaxed module's loops: `mask` = [`Consts::i32`]`(0x8fff_e000)`, `rebias` =
+/// [`Consts::f32`]`(2^112)`.
+#[inline(always)]
+pub unsafe fn scales_f16x4(p: *const u8, mask: v128, rebias: v128) -> v128 {
+    let h = i32x4_extend_low_i16x8(v128_load64_zero(p as *const u64));
+    f32x4_mul(v128_and(i32x4_shl(h, 13), mask), rebias)
+}
+
 /// Builder of constant vectors that stay runtime values.
 ///
 /// V8 rebuilds a `v128.const` wherever it is used, inside loops included (four instructions each), but

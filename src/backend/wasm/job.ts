@@ -47,7 +47,7 @@ export const DESC_BYTES = DESC_WORDS * 4;
 
 /** Matmul flag: run the integer stage through the relaxed-SIMD module. */
 export const FLAG_RELAXED = 1;
-/** Matmul flag: F16 weights hold inf/NaN, use the exact conversion. */
+/** Matmul flag: F16 weights (or Q4_0/Q8_0 block scales) hold inf/NaN, use the exact conversion. */
 export const FLAG_F16_NONFINITE = 2;
 
 /** A descriptor word that is an f32 rather than an integer. */

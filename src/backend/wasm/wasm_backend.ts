@@ -5,8 +5,8 @@
  * Execution is synchronous: each op runs to completion when called, split over the pool's threads when
  * it is big enough to pay for the synchronisation (about 1–4 µs per op while the workers spin). Weights
  * stay in their GGUF type: F32, F16, Q8_0, Q4_0, Q4_K and Q6_K are read in block form by the kernels
- * (Q4_0 and Q8_0 rows are repacked at upload into groups of four f32 scales and four blocks of quants,
- * 11 % / 6 % larger than in the file); other types are dequantised to F32 at upload. Matrix products
+ * (Q4_0 and Q8_0 rows are repacked at upload into groups of four f16 scales and four blocks of quants:
+ * the file's bytes, reordered); other types are dequantised to F32 at upload. Matrix products
  * with quantised weights quantise the activations per block of 32 to int8 first (as llama.cpp does), so
  * they differ from the reference by that rounding; everything else is f32 (KV cache included).
  *
@@ -39,14 +39,15 @@ import type {
   TokenPlacement,
   Weight,
   WeightSpec,
+  WeightWriter,
 } from "../backend.ts";
-import { dequantize, GgmlType, ggmlTypeInfo, tensorByteSize } from "../../quant/mod.ts";
-import { elementCount } from "../weight_shape.ts";
+import { GgmlType, ggmlTypeInfo, tensorByteSize } from "../../quant/mod.ts";
 import { WasmBackendError } from "./errors.ts";
 import { F32Word, FLAG_F16_NONFINITE, FLAG_RELAXED, Op, writeDesc } from "./job.ts";
 import { instantiateKernels, type KernelExports, kernelsModule, loadRelaxedModule } from "./kernels.ts";
 import { LinearMemory, Scratch } from "./linear_memory.ts";
 import { ThreadPool } from "./thread_pool.ts";
+import { startWeight, WasmWeight } from "./weight_writer.ts";
 
 /** Options of {@link createWasmBackend}. */
 export interface WasmBackendOptions {
@@ -58,22 +59,10 @@ export interface WasmBackendOptions {
   readonly relaxed?: boolean;
 }
 
-/** Weight types the kernels read directly; others are dequantised to F32 at upload. */
-const NATIVE_TYPES: ReadonlySet<GgmlType> = new Set([
-  GgmlType.F32,
-  GgmlType.F16,
-  GgmlType.Q4_0,
-  GgmlType.Q8_0,
-  GgmlType.Q4_K,
-  GgmlType.Q6_K,
-]);
-
 /** Multiply-adds below which a matmul runs on the calling thread alone (dispatch costs ~1–2 µs). */
 const PARALLEL_MIN_MACS = 1 << 16;
 /** Elements below which elementwise ops, norms and RoPE run on the calling thread alone. */
 const PARALLEL_MIN_ELEMENTS = 1 << 15;
-/** Source bytes repacked per step at upload (Q4_0/Q8_0), through a reused scratch. */
-const REPACK_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Most threads a backend starts. */
 const MAX_THREADS = 64;
 
@@ -81,25 +70,6 @@ class WasmTensor implements Tensor {
   /** bumped by every op and write that changes the contents (keys the activation-quantisation cache) */
   version = 0;
   constructor(readonly owner: WasmBackend, readonly ptr: number, readonly length: number) {}
-}
-
-class WasmWeight implements Weight {
-  constructor(
-    readonly owner: WasmBackend,
-    readonly name: string,
-    readonly type: GgmlType,
-    readonly rows: number,
-    readonly cols: number,
-    /** type the bytes at `ptr` are stored in (F32 for dequantised non-native types) */
-    readonly storage: GgmlType,
-    readonly ptr: number,
-    /** byte offset of all rows·cols values as f32 (for norms and biases), or −1 when not kept */
-    readonly f32Ptr: number,
-    /** extra matmul flags (FLAG_F16_NONFINITE) */
-    readonly flags: number,
-    /** false for a Q8_0 weight holding −128, which the relaxed path cannot take */
-    readonly relaxedOk: boolean,
-  ) {}
 }
 
 class WasmKvCache implements KvCache {
@@ -195,14 +165,10 @@ export class WasmBackend implements Backend {
   }
 
   uploadWeight(spec: WeightSpec, data: Uint8Array): Weight {
-    this.#live();
     const info = ggmlTypeInfo(spec.type);
     if (info === undefined) {
       throw new WasmBackendError("unsupported", `${spec.name}: unknown ggml type ${spec.type}`);
     }
-    const cols = spec.dims[0] ?? 1;
-    const count = elementCount(spec.dims);
-    const rows = cols === 0 ? 0 : count / cols;
     const bytes = tensorByteSize(spec.type, spec.dims);
     if (data.length < bytes) {
       throw new WasmBackendError(
@@ -210,45 +176,14 @@ export class WasmBackend implements Backend {
         `${spec.name}: ${info.name} ${spec.dims} needs ${bytes} bytes, got ${data.length}`,
       );
     }
-    const mem = this.#mem;
-    const native = NATIVE_TYPES.has(spec.type);
-    const storage = native ? spec.type : GgmlType.F32;
-    let ptr: number;
-    let flags = 0;
-    let relaxedOk = true;
-    if (native && (spec.type === GgmlType.Q4_0 || spec.type === GgmlType.Q8_0)) {
-      // rows repacked (quants, then f32 scales); GGUF bytes pass through a scratch a few rows at a time
-      const quantBytes = spec.type === GgmlType.Q4_0 ? 16 : 32;
-      const nb = cols / 32;
-      const srcRow = nb * (quantBytes + 2);
-      const stride = this.#k.repacked_row_bytes(nb, quantBytes);
-      ptr = mem.alloc(rows * stride);
-      const rowsPerChunk = Math.max(1, Math.floor(REPACK_CHUNK_BYTES / srcRow));
-      let minusOneTwentyEight = 0;
-      for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
-        const nr = Math.min(rowsPerChunk, rows - r0);
-        const scratch = this.#repack.get(nr * srcRow);
-        mem.u8.set(data.subarray(r0 * srcRow, (r0 + nr) * srcRow), scratch);
-        minusOneTwentyEight |= this.#k.repack_q(scratch, ptr + r0 * stride, nr, nb, quantBytes);
-      }
-      // a Q8_0 quant of −128 cannot be negated within a byte, which the relaxed path needs (Q4_0 bytes
-      // are nibble pairs, for which 0x80 means nothing special)
-      relaxedOk = spec.type === GgmlType.Q4_0 || minusOneTwentyEight === 0;
-    } else if (native) {
-      ptr = mem.alloc(bytes);
-      mem.u8.set(data.subarray(0, bytes), ptr);
-      if (spec.type === GgmlType.F16 && this.#k.f16_nonfinite(ptr, count) !== 0) flags |= FLAG_F16_NONFINITE;
-    } else {
-      ptr = mem.alloc(count * 4);
-      dequantize(spec.type, data, count, new Float32Array(mem.memory.buffer, ptr, count));
-    }
-    // norms and biases read f32 vectors
-    let f32Ptr = storage === GgmlType.F32 ? ptr : -1;
-    if (f32Ptr < 0 && rows === 1) {
-      f32Ptr = mem.alloc(count * 4);
-      dequantize(spec.type, data, count, new Float32Array(mem.memory.buffer, f32Ptr, count));
-    }
-    return new WasmWeight(this, spec.name, spec.type, rows, cols, storage, ptr, f32Ptr, flags, relaxedOk);
+    const writer = this.beginWeight(spec);
+    writer.write(data.subarray(0, bytes));
+    return writer.finish();
+  }
+
+  beginWeight(spec: WeightSpec): WeightWriter {
+    this.#live();
+    return startWeight({ owner: this, mem: this.#mem, kernels: this.#k, repack: this.#repack }, spec);
   }
 
   alloc(length: number): Tensor {
