@@ -5,8 +5,9 @@
  *
  *   baseline  `generate()` alone (one sequence, no scheduler), then the scheduler with N concurrent
  *             sequences (no HTTP);
- *   server    the same N streams as SSE requests to the API, through a real socket on 127.0.0.1, with a
- *             client that only counts events (so client work barely shows).
+ *   server    the same N streams as SSE requests to the API, through a real socket on 127.0.0.1, from a
+ *             client worker (bench/serve_client.ts) that only counts events: a client on the engine's
+ *             thread would read only when the engine loop lets the event loop poll.
  *
  * overhead = (engine tokens/s ÷ server tokens/s − 1) at the same concurrency (target ≤ 5 %).
  * speedup  = server tokens/s at N streams ÷ server tokens/s at 1 stream (target ≥ 4× at 8 on the
@@ -14,7 +15,12 @@
  *            and shows only the amortised per-step costs).
  *
  *   deno task bench:serve [--model FILE] [--backend auto|reference|wasm|webgpu] [--streams 1,4,8,16]
- *                         [--tokens 128] [--rounds 1] [--reps 2] [--json FILE]
+ *                         [--tokens 128] [--rounds 1] [--reps 2] [--threads N] [--json FILE]
+ *
+ * The wasm backend runs on all cores but one by default (`--threads`): the client worker takes the
+ * last, as a remote client would take none. With every core busy computing, the client's reads
+ * preempted the engine's threads, whose steps wait for their slowest thread: measured on 2 cores,
+ * 15–30 % "overhead" and first tokens after 100–600 ms that were the client's doing.
  *
  * Without --model it uses a synthetic llama with stories15M's shape (dim 288, 6 layers, ffn 768, F32,
  * 32000-token vocabulary), written to bench/out/ on first run.
@@ -38,6 +44,7 @@ import { Scheduler } from "../src/engine/scheduler.ts";
 import { openGguf } from "../src/gguf/mod.ts";
 import { writeSyntheticModel } from "../src/model/synthetic_model.ts";
 import { GgmlType } from "../src/quant/ggml_type.ts";
+import { type ClientLevel, closedLoop, type LevelResult, promptText } from "./serve_client.ts";
 
 const OUT_DIR = new URL("./out/", import.meta.url).pathname;
 const VOCAB = new URL("../../shared/tokenizers/ggml-vocab-llama-spm.gguf", import.meta.url).pathname;
@@ -54,6 +61,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "1" },
     reps: { type: "string", default: "2" },
     json: { type: "string" },
+    threads: { type: "string" },
   },
 });
 const LEVELS = String(values.streams).split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0);
@@ -81,21 +89,9 @@ async function defaultModel(): Promise<string> {
 }
 
 /** Distinct short prompts, so no two streams are the same request. */
-const promptText = (i: number) => `Once upon a time, story ${i},`;
-
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-interface LevelResult {
-  readonly streams: number;
-  readonly tokens: number;
-  readonly seconds: number;
-  readonly ttftMs: number[];
-  /** host readbacks and GPU submits per generated token (the scheduler's counters over the run) */
-  readonly readbacksPerToken?: number;
-  readonly submitsPerToken?: number;
 }
 
 /** `run` with the scheduler's readbacks and submits per generated token over it. */
@@ -113,29 +109,6 @@ async function counted(scheduler: ServedScheduler, run: () => Promise<LevelResul
 
 const tps = (r: LevelResult) => r.tokens / r.seconds;
 
-/** N clients, each sending `ROUNDS` requests back to back; `one` runs one request, returns tokens and TTFT. */
-async function closedLoop(
-  streams: number,
-  one: (i: number) => Promise<{ tokens: number; ttftMs: number }>,
-): Promise<LevelResult> {
-  const ttftMs: number[] = [];
-  let tokens = 0;
-  const start = performance.now();
-  await Promise.all(Array.from({ length: streams }, async (_, client) => {
-    for (let round = 0; round < ROUNDS; round++) {
-      const r = await one(client * ROUNDS + round);
-      tokens += r.tokens;
-      ttftMs.push(r.ttftMs);
-    }
-  }));
-  return {
-    streams,
-    tokens,
-    seconds: (performance.now() - start) / 1000,
-    ttftMs: ttftMs.sort((a, b) => a - b),
-  };
-}
-
 async function engineAlone(model: LoadedModel): Promise<number> {
   const prompt = model.tokenizer.encode(promptText(0));
   const run = generate(model, prompt, {
@@ -149,7 +122,7 @@ async function engineAlone(model: LoadedModel): Promise<number> {
 }
 
 function engineLevel(model: LoadedModel, scheduler: ServedScheduler, streams: number): Promise<LevelResult> {
-  return closedLoop(streams, async (i) => {
+  return closedLoop(streams, ROUNDS, async (i) => {
     const started = performance.now();
     const stream = scheduler.submit({
       prompt: model.tokenizer.encode(promptText(i)),
@@ -166,36 +139,25 @@ function engineLevel(model: LoadedModel, scheduler: ServedScheduler, streams: nu
   });
 }
 
+/** The same streams as SSE requests from a client worker of its own (bench/serve_client.ts). */
 function serverLevel(url: string, streams: number): Promise<LevelResult> {
-  const decoder = new TextDecoder();
-  return closedLoop(streams, async (i) => {
-    const started = performance.now();
-    const response = await fetch(`${url}/v1/completions`, {
-      method: "POST",
-      body: JSON.stringify({
-        model: "bench",
-        prompt: promptText(i),
-        max_tokens: TOKENS,
-        temperature: 0,
-        stream: true,
-        stream_options: { include_usage: true },
-      }),
-    });
-    let ttftMs = NaN;
-    let tail = "";
-    for await (const chunk of response.body!) {
-      if (Number.isNaN(ttftMs)) ttftMs = performance.now() - started;
-      tail = (tail + decoder.decode(chunk, { stream: true })).slice(-400); // only the usage chunk is parsed
-    }
-    const usage = tail.match(/"completion_tokens":(\d+)/);
-    if (!usage) throw new Error(`no usage in the stream: ${tail}`);
-    return { tokens: Number(usage[1]), ttftMs };
+  return new Promise((resolve, reject) => {
+    client.onmessage = (event: MessageEvent<LevelResult | { error: string }>) => {
+      if ("error" in event.data) reject(new Error(`client: ${event.data.error}`));
+      else resolve(event.data);
+    };
+    client.postMessage({ url, streams, rounds: ROUNDS, tokens: TOKENS } satisfies ClientLevel);
   });
 }
 
 const modelPath = values.model ?? await defaultModel();
 const maxStreams = Math.max(...LEVELS);
-const backend = await createBackend(values.backend as BackendChoice);
+// the client worker gets a core of its own: on the few cores of an edge box, a client competing with
+// every engine thread stalls the engine's parallel steps, which would count as server overhead
+const threads = values.threads === undefined
+  ? Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1)
+  : Number(values.threads);
+const backend = await createBackend(values.backend as BackendChoice, { threads });
 const model = await loadModel(modelPath, backend, {
   slots: maxStreams,
   ctx: CTX,
@@ -213,6 +175,7 @@ const perStep = backend.name === "webgpu"
   : undefined;
 const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
 const url = `http://127.0.0.1:${server.addr.port}`;
+const client = new Worker(new URL("./serve_client.ts", import.meta.url), { type: "module" });
 
 console.log(
   `serve bench: ${
@@ -260,6 +223,7 @@ for (const streams of LEVELS) {
 }
 await perStep?.close();
 await served.scheduler.close();
+client.terminate();
 await server.shutdown();
 model.close();
 

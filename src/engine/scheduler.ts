@@ -78,7 +78,7 @@ export interface SchedulerOptions {
 /** Client key of requests that carry none: they share one round-robin turn. */
 export const ANONYMOUS_CLIENT = "";
 
-/** Longest stretch of engine compute before the event loop gets a turn, ms. A turn costs about 50 µs
+/** Longest stretch of engine compute before the event loop gets a turn, ms. A turn costs about 20–40 µs
  * (see event_loop_turn.ts), so the default gives one after every step. */
 export const DEFAULT_YIELD_EVERY_MS = 0;
 
