@@ -9,11 +9,12 @@
  * step (OPEN feedUntil, protocol version 3; with an older last stage the engine feeds it itself). When
  * the stream ends before the budget (EOS, a stop string, a client gone) the CANCEL to every stage stops
  * the loop, a step or two later. Tokens of different sequences that arrive together go out together
- * (one record, one stage step), and up to `maxActive` sequences are in flight at once, so every stage stays busy with some of them. Requests
- * beyond that wait in the scheduler's fair queue (src/engine/fair_queue.ts): round-robin across
- * clients (`SequenceRequest.client`), FIFO within one. A request's route is resolved again when it
- * leaves the queue, so it starts on the plan and the least busy replica of that moment; {@link
- * PipelineEngine.load} gives the live depths that routing needs.
+ * (one record, one stage step), and up to `maxActive` sequences are in flight at once, so every stage
+ * stays busy with some of them. Requests beyond that wait in the scheduler's fair queue
+ * (src/engine/fair_queue.ts): round-robin across clients (`SequenceRequest.client`), FIFO within one.
+ * A request's route is resolved again when it leaves the queue, so it starts on the plan and the least
+ * busy replica of that moment; {@link PipelineEngine.load} gives the live depths that routing needs.
+ * The stage connections (one per address, shared) are kept by `entry_connections.ts`.
  *
  * Failover: when a connection to a stage of the route closes, a stage reports an error for the
  * sequence, the caller reports a node dead, or no token arrives within the stall timeout, the engine
@@ -41,19 +42,17 @@
  * @module
  */
 
-import { ContextOverflowError } from "../../src/engine/generate.ts";
-import {
-  defaultSamplingParams,
-  type SamplingParams,
-  validateSamplingParams,
-} from "../../src/engine/sampler.ts";
 import { ANONYMOUS_CLIENT, type SequenceStream } from "../../src/engine/scheduler.ts";
 import { DrainingError } from "../../src/engine/scheduler_errors.ts";
 import { FairQueue } from "../../src/engine/fair_queue.ts";
 import type { SequenceRequest } from "../../src/engine/sequence.ts";
+import { sequenceStream } from "../../src/engine/sequence_stream.ts";
+import { validateRequest } from "../../src/engine/validate_request.ts";
+import { EntryConnections } from "./entry_connections.ts";
 import { EntrySequence } from "./entry_sequence.ts";
-import { CancelReason, FEED_PROTOCOL_VERSION, type Frame, FrameType, WireErrorCode } from "./frames.ts";
-import { PipelineConnection } from "./pipeline_connection.ts";
+import { errorCulprit } from "./error_culprit.ts";
+import { CancelReason, FEED_PROTOCOL_VERSION, type Frame, FrameType } from "./frames.ts";
+import type { PipelineConnection } from "./pipeline_connection.ts";
 import {
   FAILOVER_POLL_MS,
   type PipelineEngineOptions,
@@ -81,8 +80,8 @@ export class PipelineEngine {
   readonly replyId: string;
   readonly ctx: number;
   readonly #o: ResolvedEngineOptions;
-  readonly #connecting = new Map<string, Promise<PipelineConnection>>();
-  readonly #live = new Map<string, PipelineConnection>();
+  /** one connection per stage address, shared by all sequences (see entry_connections.ts) */
+  readonly #connections: EntryConnections;
   readonly #bySeqId = new Map<number, EntrySequence>();
   readonly #active = new Set<EntrySequence>();
   /** waiting requests, round-robin across clients (the scheduler's fair queue) */
@@ -98,6 +97,16 @@ export class PipelineEngine {
     this.#o = resolveEngineOptions(options);
     this.ctx = this.#o.ctx;
     this.replyId = `${options.nodeId.slice(0, 100)}~entry~${randomU32().toString(16)}`;
+    this.#connections = new EntryConnections({
+      nodeId: this.replyId,
+      keyring: this.#o.keyring,
+      label: this.#o.label,
+      isClosed: () => this.#closed,
+      events: {
+        frame: (frame, address) => this.#onFrame(frame, address),
+        closed: (address, reason) => this.#onClosed(address, reason),
+      },
+    });
   }
 
   /**
@@ -108,19 +117,7 @@ export class PipelineEngine {
   submit(request: SequenceRequest): SequenceStream {
     if (this.#closed) throw new DrainingError();
     const { prompt } = request;
-    const { cfg } = this.#o;
-    if (prompt.length === 0) throw new RangeError("the prompt must have at least one token");
-    if (prompt.length >= this.ctx) throw new ContextOverflowError(prompt.length, this.ctx);
-    for (const id of prompt) {
-      if (!Number.isInteger(id) || id < 0 || id >= cfg.vocab) {
-        throw new RangeError(`token id ${id} outside the vocabulary of ${cfg.vocab}`);
-      }
-    }
-    if (!Number.isInteger(request.maxTokens) || request.maxTokens < 1) {
-      throw new RangeError(`maxTokens must be a positive integer, got ${request.maxTokens}`);
-    }
-    const sampling: SamplingParams = { ...defaultSamplingParams(), ...request.sampling };
-    validateSamplingParams(sampling);
+    const sampling = validateRequest(request, this.ctx, this.#o.cfg.vocab);
     const seed = Math.trunc(sampling.seed ?? this.#o.randomSeed());
     if (!Number.isSafeInteger(seed)) throw new RangeError(`seed ${sampling.seed} is not a safe integer`);
     if (request.signal?.aborted) throw request.signal.reason ?? new DOMException("aborted", "AbortError");
@@ -146,18 +143,9 @@ export class PipelineEngine {
       perClient: free + (this.#o.clientQueueSize ?? this.#o.queueSize),
     });
     this.#counters.submitted++;
-    const cancel = () => this.#cancel(sequence);
-    request.signal?.addEventListener("abort", cancel, { once: true });
-    sequence.done.then(() => request.signal?.removeEventListener("abort", cancel));
+    const stream = sequenceStream(sequence, request.signal, () => this.#cancel(sequence));
     this.#pump();
-    const channel = sequence.channel;
-    return {
-      id: sequence.id,
-      promptTokens: prompt.length,
-      done: sequence.done,
-      cancel,
-      [Symbol.asyncIterator]: () => channel[Symbol.asyncIterator](),
-    };
+    return stream;
   }
 
   /**
@@ -188,7 +176,7 @@ export class PipelineEngine {
     return {
       queued: this.#queue.size,
       active: this.#active.size,
-      connections: this.#live.size,
+      connections: this.#connections.size,
       ...this.#counters,
       lastResumeMs: this.#lastResumeMs,
     };
@@ -200,10 +188,7 @@ export class PipelineEngine {
     this.#closed = true;
     for (const s of [...this.#queue.values(), ...this.#active]) this.#cancel(s);
     await Promise.all(this.#tasks);
-    await Promise.all([...this.#live.values()].map((c) => c.flushed()));
-    for (const c of this.#live.values()) c.close();
-    await Promise.allSettled(this.#connecting.values());
-    for (const p of this.#connecting.values()) p.then((c) => c.close(), () => {});
+    await this.#connections.close();
     this.#stopWatchdog();
   }
 
@@ -254,7 +239,7 @@ export class PipelineEngine {
     const conns: PipelineConnection[] = [];
     for (const stage of route.stages) {
       try {
-        conns.push(await this.#connect(stage.address));
+        conns.push(await this.#connections.connect(stage.address));
       } catch (error) {
         if (s.seqId === seqId) this.#failover(s, stage.nodeId, (error as Error).message);
         return;
@@ -268,37 +253,8 @@ export class PipelineEngine {
     for (const frame of s.promptFrames(seqId, route.epoch, this.#o.prefillChunk)) first.send(frame);
   }
 
-  #connect(address: string): Promise<PipelineConnection> {
-    const known = this.#connecting.get(address);
-    if (known) return known;
-    const p = PipelineConnection.connect(address, {
-      nodeId: this.replyId,
-      keyring: this.#o.keyring,
-      label: this.#o.label,
-    }).then((conn) => {
-      if (this.#closed) {
-        conn.close();
-        throw new PipelineSequenceError("closed", "the pipeline engine is closed");
-      }
-      this.#live.set(address, conn);
-      conn.start({
-        frame: (frame) => this.#onFrame(frame, address),
-        closed: (reason) => this.#onClosed(address, conn, reason),
-      });
-      return conn;
-    });
-    this.#connecting.set(address, p);
-    p.catch(() => {
-      if (this.#connecting.get(address) === p) this.#connecting.delete(address);
-    });
-    return p;
-  }
-
-  #onClosed(address: string, conn: PipelineConnection, reason: Error): void {
-    if (this.#live.get(address) === conn) {
-      this.#live.delete(address);
-      this.#connecting.delete(address);
-    }
+  /** A stage connection closed (see entry_connections.ts): its sequences fail over. */
+  #onClosed(address: string, reason: Error): void {
     if (this.#closed) return;
     for (const s of [...this.#active]) {
       const stage = s.route?.stages.find((st) => st.address === address);
@@ -314,15 +270,9 @@ export class PipelineEngine {
     if (frame.seqId === 0) return this.#log(`stage ${from} reported: ${frame.message}`);
     const s = this.#bySeqId.get(frame.seqId);
     if (!s || s.finished || s.seqId !== frame.seqId) return;
-    const nodeAt = (address: string) => s.route?.stages.find((st) => st.address === address)?.nodeId;
-    // who to avoid: the unreachable next stage, nobody for a retired epoch (the next plan fixes it),
-    // else the stage that refused
-    const culprit = frame.code === WireErrorCode.NextHopUnreachable
-      ? nodeAt(frame.message)
-      : frame.code === WireErrorCode.EpochMismatch
-      ? undefined
-      : nodeAt(from);
-    this.#failover(s, culprit, `stage ${from} error ${frame.code}: ${frame.message}`);
+    // who to avoid: the unreachable next stage, nobody for a retired epoch, else the stage that refused
+    const why = `stage ${from} error ${frame.code}: ${frame.message}`;
+    this.#failover(s, errorCulprit(frame, from, s.route), why);
   }
 
   #onToken(seqId: number, position: number, token: number): void {
@@ -336,7 +286,7 @@ export class PipelineEngine {
     this.#counters.tokens++;
     if (s.accept(token, now) === "finished") return this.#end(s, CancelReason.Finished);
     if (s.feeding) return; // the last stage sent it to the first stage already
-    const first = this.#live.get(s.route!.stages[0].address);
+    const first = this.#connections.live(s.route!.stages[0].address);
     if (!first) return this.#failover(s, s.route!.stages[0].nodeId, "lost the first stage");
     first.send({
       type: FrameType.Token,
@@ -354,7 +304,7 @@ export class PipelineEngine {
   #release(s: EntrySequence, reason: CancelReason): void {
     if (s.seqId === 0) return;
     for (const st of s.route?.stages ?? []) {
-      this.#live.get(st.address)?.send({ type: FrameType.Cancel, seqId: s.seqId, reason });
+      this.#connections.live(st.address)?.send({ type: FrameType.Cancel, seqId: s.seqId, reason });
     }
     this.#bySeqId.delete(s.seqId);
     s.seqId = 0;

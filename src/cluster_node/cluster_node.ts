@@ -4,7 +4,8 @@
  * - **Start**: opens the state directory, decides the key ring (`keyring_plan.ts`: a new ring gets a
  *   generated key, saved with mode 0600), picks an incarnation above any this node used before
  *   (`node.json`), and starts the gossip node in its Worker (a busy main thread — model loading, a
- *   long kernel — cannot delay its acks). A port in use fails here, with one line.
+ *   long kernel — cannot delay its acks): `gossip_start.ts`. A port in use fails there, with one line.
+ *   The lines that describe the ring and its membership changes are `describe_ring.ts`.
  * - **Join**: seeds are retried with exponential backoff until one answers (`join_retry.ts`); a
  *   seed that cannot authenticate us is reported as a key problem, not as "unreachable".
  * - **Load**: every `loadSampleMs` the scheduler is sampled into a live load (`load_meter.ts`) that
@@ -33,30 +34,27 @@
 import {
   encodeCapabilities,
   encodeLoad,
-  generateClusterKey,
-  GossipWorker,
-  initialIncarnation,
+  type GossipWorker,
   type LiveLoad,
-  type MemberEvent,
   MemberStatus,
 } from "../../cluster/gossip/mod.ts";
-import { ClusterKeyError, ClusterStartError } from "./cluster_errors.ts";
+import { ClusterKeyError } from "./cluster_errors.ts";
 import type { ClusterControl, KeyListing, KeyOperation } from "./cluster_control.ts";
 import type { ClusterSettings } from "./cluster_settings.ts";
 import { buildClusterStatus, type ClusterStatus } from "./cluster_status.ts";
+import { describeEvent, describeRing } from "./describe_ring.ts";
+import { startGossip } from "./gossip_start.ts";
 import {
   classifyJoinFailure,
   explainJoinFailure,
   type JoinFailureKind,
   joinRetryDelayMs,
 } from "./join_retry.ts";
-import { decodeKey, encodeKey, keyFingerprint } from "./key_fingerprint.ts";
 import { KeyRingMirror } from "./key_ring_mirror.ts";
-import { planKeyring } from "./keyring_plan.ts";
 import { type EngineSample, type LastBroadcast, loadBroadcastDue, LoadMeter } from "./load_meter.ts";
 import { type CapabilityFacts, nodeCapabilities } from "./node_capabilities.ts";
 import { RttMeter } from "./rtt_meter.ts";
-import { StateDir } from "./state_dir.ts";
+import type { StateDir } from "./state_dir.ts";
 import type { PipelineStatus } from "./pipeline_status.ts";
 
 /** How long shutdown waits for the worker to stop before giving up on it, ms. */
@@ -125,42 +123,12 @@ export class ClusterNode implements ClusterControl {
    */
   static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
     const { settings, log } = options;
-    const stateDir = await StateDir.open(settings.stateDir);
-    const plan = planKeyring({
-      flagKey: settings.clusterKey,
-      stored: await stateDir.readKeyring(),
-      insecure: settings.insecure,
-      joining: settings.seeds.length > 0,
-      generate: () => decodeKey(generateClusterKey()),
-    });
-    for (const note of plan.notes) log(`ring: ${note}`);
-    if (plan.save && plan.keys) await stateDir.writeKeyring(plan.keys);
-    const record = await stateDir.readNode();
-    const id = record?.id ?? crypto.randomUUID();
-    const incarnation = initialIncarnation(Date.now(), record?.incarnation);
-    await stateDir.writeNode({ id, incarnation });
-    const facts: CapabilityFacts = {
-      id,
-      name: settings.name,
-      version: options.version,
-      apiAddr: options.apiAddr,
-    };
-    let worker: GossipWorker;
-    try {
-      worker = await GossipWorker.start({
-        name: settings.name,
-        profile: settings.profile,
-        hostname: settings.bindHost,
-        port: settings.port,
-        advertiseHost: settings.advertiseHost,
-        keys: plan.keys,
-        meta: encodeCapabilities(nodeCapabilities(facts)),
-        incarnation,
-      });
-    } catch (error) {
-      throw startError(error);
-    }
-    const node = new ClusterNode(options, stateDir, worker, plan.keys, plan.generated, facts, incarnation);
+    const { stateDir, worker, keys, generated, facts, incarnation } = await startGossip(
+      settings,
+      options,
+      log,
+    );
+    const node = new ClusterNode(options, stateDir, worker, keys, generated, facts, incarnation);
     node.#listen();
     if (settings.insecure) {
       log(
@@ -181,23 +149,14 @@ export class ClusterNode implements ClusterControl {
 
   /** Lines that tell the operator how the ring was set up; printed once the node is ready. For a new
    * ring started with a generated key this is the only place the key is ever shown. */
-  async describe(): Promise<string[]> {
-    const s = this.options.settings;
-    const where = `as ${s.name} on ${this.address} (profile ${s.profile})`;
-    const keys = this.#ring.encrypted ? this.#ring.keys : undefined;
-    const enc = keys ? `encryption on, primary key ${await keyFingerprint(keys[0])}` : "encryption OFF";
-    if (s.seeds.length > 0) return [`ring: joining through ${s.seeds.join(", ")} ${where} · ${enc}`];
-    const started = this.#generated || !keys ? "started a new ring" : "no seeds: waiting for others to join";
-    const lines = [`ring: ${started} ${where} · ${enc}`];
-    if (keys && this.#generated) {
-      lines[0] += ` (generated, kept in ${this.stateDir.keyringPath})`;
-    }
-    if (keys && this.#generated || !keys) {
-      const profile = s.profile === "lan" ? "" : ` --profile ${s.profile}`;
-      const secret = keys ? ` --cluster-key ${encodeKey(keys[0])}` : " --insecure";
-      lines.push(`ring: join it with: edgering serve --join ${this.address}${secret}${profile}`);
-    }
-    return lines;
+  describe(): Promise<string[]> {
+    return describeRing({
+      settings: this.options.settings,
+      address: this.address,
+      keys: this.#ring.encrypted ? this.#ring.keys : undefined,
+      generated: this.#generated,
+      keyringPath: this.stateDir.keyringPath,
+    });
   }
 
   /** Re-announces the capabilities with what became known (backend, score, model). */
@@ -412,39 +371,6 @@ export class ClusterNode implements ClusterControl {
       }
     }
     return listing;
-  }
-}
-
-/** The worker's start failure as a one-line ClusterStartError. */
-function startError(error: unknown): Error {
-  const e = error as Error;
-  if (e.name === "GossipBindError") {
-    return new ClusterStartError(`${e.message} (pick another with --gossip-port; 0 picks a free one)`);
-  }
-  if (e.name === "GossipConfigError") return new ClusterStartError(e.message);
-  return new ClusterStartError(
-    `the gossip worker could not start: ${e.message} (run with --no-cluster to serve without a ring)`,
-  );
-}
-
-/** One log line per membership change worth an operator's attention. */
-function describeEvent(e: MemberEvent): string | undefined {
-  const m = e.member;
-  switch (e.type) {
-    case "join":
-      return `${m.name} joined (${m.addr})`;
-    case "left":
-      return `${m.name} left`;
-    case "dead":
-      return `${m.name} failed (declared dead${e.from ? ` by ${e.from}` : ""})`;
-    case "suspect":
-      return `${m.name} is suspect${e.from ? ` (reported by ${e.from})` : ""}`;
-    case "alive":
-      return `${m.name} is alive again`;
-    case "conflict":
-      return `name conflict: ${m.name} at ${m.addr} is also claimed by ${e.from ?? "another address"}`;
-    case "update":
-      return undefined;
   }
 }
 
